@@ -1,0 +1,162 @@
+// Package tree defines the repository's directory nodes: what a snapshot
+// records about every file, directory, link, device, stream or disk, and how
+// a tree blob is encoded. It knows nothing of storage.
+package tree
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"cairn/internal/crypto"
+)
+
+// Node types.
+const (
+	TypeFile    = "file"
+	TypeDir     = "dir"
+	TypeSymlink = "symlink"
+	TypeDev     = "dev"     // block device
+	TypeCharDev = "chardev" // character device
+	TypeFifo    = "fifo"
+	TypeSocket  = "socket"
+)
+
+// Xattr is one extended attribute.
+type Xattr struct {
+	Name  string `json:"name"`
+	Value []byte `json:"value"`
+}
+
+// Chunk is one piece of a file's content in order: a data blob, or a hole
+// (null ID) of Size zero bytes that is never stored and restores sparsely.
+type Chunk struct {
+	ID   crypto.ID `json:"id"`
+	Size uint64    `json:"size"`
+}
+
+// IsHole reports whether the chunk is a hole.
+func (c Chunk) IsHole() bool { return c.ID.IsNull() }
+
+// MarshalJSON writes a hole without its id.
+func (c Chunk) MarshalJSON() ([]byte, error) {
+	if c.IsHole() {
+		return []byte(fmt.Sprintf(`{"size":%d}`, c.Size)), nil
+	}
+	type plain Chunk
+	return json.Marshal(plain(c))
+}
+
+// Node is one entry of a directory.
+type Node struct {
+	Name       string     `json:"name"`
+	Type       string     `json:"type"`
+	Mode       uint32     `json:"mode"` // permission and special bits (os.FileMode.Perm|setuid|setgid|sticky as unix bits)
+	UID        uint32     `json:"uid"`
+	GID        uint32     `json:"gid"`
+	User       string     `json:"user,omitempty"`
+	Group      string     `json:"group,omitempty"`
+	ModTime    time.Time  `json:"mtime"`
+	ChangeTime time.Time  `json:"ctime"`
+	AccessTime time.Time  `json:"atime,omitempty"`
+	Size       uint64     `json:"size,omitempty"`
+	Inode      uint64     `json:"inode,omitempty"`
+	DeviceID   uint64     `json:"device_id,omitempty"` // st_dev of the file system the node was on
+	Links      uint64     `json:"links,omitempty"`
+	Rdev       uint64     `json:"rdev,omitempty"` // device number for dev/chardev
+	LinkTarget string     `json:"linktarget,omitempty"`
+	Xattrs     []Xattr    `json:"xattrs,omitempty"`
+	Content    []Chunk    `json:"content,omitempty"`
+	Subtree    *crypto.ID `json:"subtree,omitempty"`
+	// Error records why the node could not be read completely (partial snapshot).
+	Error string `json:"error,omitempty"`
+}
+
+// Tree is one directory's entries, sorted by name.
+type Tree struct {
+	Nodes []*Node `json:"nodes"`
+}
+
+// Sort orders the nodes by name, as Encode requires.
+func (t *Tree) Sort() {
+	sort.Slice(t.Nodes, func(i, j int) bool { return t.Nodes[i].Name < t.Nodes[j].Name })
+}
+
+// Find returns the node named name, or nil.
+func (t *Tree) Find(name string) *Node {
+	i := sort.Search(len(t.Nodes), func(i int) bool { return t.Nodes[i].Name >= name })
+	if i < len(t.Nodes) && t.Nodes[i].Name == name {
+		return t.Nodes[i]
+	}
+	return nil
+}
+
+// Encode returns the tree blob's plaintext: JSON with nodes sorted by name,
+// so that equal directories give equal blobs and deduplicate.
+func (t *Tree) Encode() ([]byte, error) {
+	t.Sort()
+	for i := 1; i < len(t.Nodes); i++ {
+		if t.Nodes[i].Name == t.Nodes[i-1].Name {
+			return nil, fmt.Errorf("encode tree: duplicate name %q", t.Nodes[i].Name)
+		}
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("encode tree: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Decode parses a tree blob, rejecting structurally invalid trees (names
+// that would escape their directory, unsorted or duplicate names, a
+// directory without subtree) so that restore never trusts them.
+func Decode(data []byte) (*Tree, error) {
+	var t Tree
+	if err := json.Unmarshal(data, &t); err != nil {
+		return nil, fmt.Errorf("decode tree: %w", err)
+	}
+	for i, n := range t.Nodes {
+		if n == nil {
+			return nil, fmt.Errorf("decode tree: null node at %d", i)
+		}
+		if err := ValidName(n.Name); err != nil {
+			return nil, fmt.Errorf("decode tree: %w", err)
+		}
+		if i > 0 && t.Nodes[i-1].Name >= n.Name {
+			return nil, fmt.Errorf("decode tree: names not sorted or duplicated at %q", n.Name)
+		}
+		switch n.Type {
+		case TypeDir:
+			if n.Subtree == nil {
+				return nil, fmt.Errorf("decode tree: directory %q has no subtree", n.Name)
+			}
+		case TypeFile, TypeSymlink, TypeDev, TypeCharDev, TypeFifo, TypeSocket:
+		default:
+			return nil, fmt.Errorf("decode tree: node %q has unknown type %q", n.Name, n.Type)
+		}
+	}
+	return &t, nil
+}
+
+// ValidName rejects names that are empty, "." or "..", or contain '/' or NUL.
+func ValidName(name string) error {
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("invalid node name %q", name)
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == '/' || name[i] == 0 {
+			return fmt.Errorf("invalid node name %q", name)
+		}
+	}
+	return nil
+}
+
+// ContentSize returns the sum of the chunk sizes.
+func (n *Node) ContentSize() uint64 {
+	var s uint64
+	for _, c := range n.Content {
+		s += c.Size
+	}
+	return s
+}
