@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // FileType is the kind of a file in the repository; it is also the name of
@@ -65,6 +66,19 @@ type FileInfo struct {
 //     Returning an error from fn stops the listing with that error.
 //   - Remove of a missing file returns an error for which IsNotExist is true.
 //   - Every method honours ctx cancellation and is safe for concurrent use.
+//
+// Further obligations, also checked by the suite:
+//
+//   - Every method rejects a Handle for which Valid returns an error, with an
+//     error wrapping ErrInvalidHandle, before touching storage.
+//   - Load with offset equal to the file's size and length 0 gives fn an
+//     empty reader; an offset past the end, or offset+length past the end,
+//     is a short file (io.ErrUnexpectedEOF), reported either before fn is
+//     called or by fn's reader before it has delivered length bytes.
+//   - Errors retrying cannot cure (permission denied, disk full, invalid
+//     arguments) are marked with Permanent, so wrappers do not retry them.
+//   - List(ConfigFile, fn) reports the config file, if present, with the
+//     Name "config".
 type Backend interface {
 	// Location returns the URL-like name of the backend, without secrets.
 	Location() string
@@ -87,6 +101,72 @@ var ErrNotExist = errors.New("file does not exist")
 
 // IsNotExist reports whether err says a file does not exist.
 func IsNotExist(err error) bool { return errors.Is(err, ErrNotExist) }
+
+// ErrInvalidHandle is wrapped by errors for a Handle that names no storable
+// file (unknown type, empty name, a name with a path separator, ...).
+var ErrInvalidHandle = errors.New("invalid handle")
+
+// MaxNameLen bounds file names; every local file system and object store
+// accepts this many bytes in one path component.
+const MaxNameLen = 200
+
+// Valid returns nil if h names a file a backend can store, and otherwise an
+// error wrapping ErrInvalidHandle. Names are one path component: not empty,
+// at most MaxNameLen bytes, without '/', '\\' or NUL, and not starting with
+// '.' (backends keep temporary files under dot names). Pack names have at
+// least two characters because the first two pick the subdirectory.
+func (h Handle) Valid() error {
+	known := false
+	for _, t := range AllFileTypes {
+		if h.Type == t {
+			known = true
+			break
+		}
+	}
+	if !known {
+		return fmt.Errorf("%w: unknown file type %q", ErrInvalidHandle, string(h.Type))
+	}
+	if h.Type == ConfigFile {
+		return nil
+	}
+	n := h.Name
+	switch {
+	case n == "":
+		return fmt.Errorf("%w: %s: empty name", ErrInvalidHandle, h.Type)
+	case len(n) > MaxNameLen:
+		return fmt.Errorf("%w: %s: name longer than %d bytes", ErrInvalidHandle, h.Type, MaxNameLen)
+	case n[0] == '.':
+		return fmt.Errorf("%w: %q: name starts with a dot", ErrInvalidHandle, h.String())
+	case strings.ContainsAny(n, "/\\\x00"):
+		return fmt.Errorf("%w: %q: name contains a path separator or NUL", ErrInvalidHandle, h.String())
+	case h.Type == PackFile && len(n) < 2:
+		return fmt.Errorf("%w: %q: pack name shorter than 2 characters", ErrInvalidHandle, h.String())
+	}
+	return nil
+}
+
+// permanentError marks an error that retrying cannot cure.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as one that retrying cannot cure (permission denied,
+// disk full, a malformed request), so the Retry wrapper returns it at once.
+// The result still wraps err. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, was marked with
+// Permanent, or wraps ErrInvalidHandle.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p) || errors.Is(err, ErrInvalidHandle)
+}
 
 // LoadAll reads a whole file into memory.
 func LoadAll(ctx context.Context, be Backend, h Handle) ([]byte, error) {
