@@ -1,13 +1,17 @@
 // Package pack implements the self-describing pack file format: blobs
 // compressed with zstd and sealed with AES-256-GCM under a per-pack key,
 // each behind a plaintext header, followed by a sealed trailer. See
-// docs/format.md for the normative layout.
+// docs/format-pack.md for the normative layout.
+//
+// A pack file is
+//
+//	header (24) | blob header (48) + sealed payload | ... | sealed trailer | trailer length (4) | "CPKT"
+//
+// Readers with the key use the trailer (List) for random access; readers
+// without it walk the plaintext blob headers (Scan).
 package pack
 
 import (
-	"errors"
-	"io"
-
 	"cairn/internal/crypto"
 )
 
@@ -31,6 +35,9 @@ func (t BlobType) String() string {
 	return "invalid"
 }
 
+// valid reports whether t is a blob type this version knows.
+func (t BlobType) valid() bool { return t == DataBlob || t == TreeBlob }
+
 // SaltSize is the length of a pack's random salt.
 const SaltSize = 16
 
@@ -49,61 +56,39 @@ type Blob struct {
 	RawLength uint32
 }
 
-// ErrFormat is wrapped by errors about data that is not a valid pack.
-var ErrFormat = errors.New("invalid pack format")
-
-// KeyFor derives the AEAD of the pack with the given salt.
-func KeyFor(master *crypto.Key, salt Salt) *crypto.AEAD { panic("unimplemented") }
-
-// Compress returns plaintext compressed with zstd into dst when that is
-// smaller, and whether it did. Safe for concurrent use.
-func Compress(dst, plaintext []byte) (payload []byte, compressed bool) { panic("unimplemented") }
-
-// Writer assembles one pack in memory. Not safe for concurrent use.
-type Writer struct{}
-
-// NewWriter starts a pack with a fresh random salt.
-func NewWriter(master *crypto.Key) (*Writer, error) { panic("unimplemented") }
-
-// Add compresses and seals plaintext as blob id of type t.
-func (w *Writer) Add(t BlobType, id crypto.ID, plaintext []byte) error { panic("unimplemented") }
-
-// AddPayload seals a payload produced by Compress.
-func (w *Writer) AddPayload(t BlobType, id crypto.ID, payload []byte, compressed bool, rawLen int) error {
-	panic("unimplemented")
-}
-
-// Size returns the pack's size so far, without the trailer.
-func (w *Writer) Size() int { panic("unimplemented") }
-
-// Count returns the number of blobs added.
-func (w *Writer) Count() int { panic("unimplemented") }
-
-// Finalize writes the blobs in random order and the trailer, returning the
-// pack's bytes, its id (BLAKE3 of the bytes) and the blobs with offsets.
-func (w *Writer) Finalize() (data []byte, id crypto.ID, salt Salt, blobs []Blob, err error) {
-	panic("unimplemented")
-}
-
-// ReadHeader returns the salt from the first bytes of a pack.
-func ReadHeader(head []byte) (Salt, error) { panic("unimplemented") }
-
 // HeaderSize is the length of the pack file header.
 const HeaderSize = 24
 
-// List reads a pack's header and trailer through ra and returns its salt and blobs.
-func List(master *crypto.Key, ra io.ReaderAt, size int64) (Salt, []Blob, error) {
-	panic("unimplemented")
-}
+// BlobHeaderSize is the length of the plaintext header before each blob.
+const BlobHeaderSize = 48
 
-// DecodeBlob verifies and opens one blob (the Length bytes at its Offset):
-// header checksum, AEAD tag, decompression, raw length and keyed id must all
-// match want. It returns the plaintext appended to dst.
-func DecodeBlob(master *crypto.Key, aead *crypto.AEAD, raw []byte, want Blob, dst []byte) ([]byte, error) {
-	panic("unimplemented")
-}
+// BlobOverhead is what a blob costs in a pack beyond its (possibly
+// compressed) payload: its header plus nonce and tag. Pack writers use it to
+// decide whether a payload still fits a target pack size.
+const BlobOverhead = BlobHeaderSize + crypto.Overhead
 
-// Scan reads a pack front to back without the trailer and without a key,
-// calling fn for every blob header found. It stops at the trailer or at the
-// first damaged header, returning an error wrapping ErrFormat in that case.
-func Scan(rd io.Reader, fn func(Blob) error) (Salt, error) { panic("unimplemented") }
+// MaxPackSize bounds a pack file: offsets and lengths are 32-bit.
+const MaxPackSize = 1<<32 - 1
+
+const (
+	packMagic    = "CAIRNPK1"
+	blobMagic    = "CB"
+	trailerMagic = "CPKT"
+	// trailerAD is the additional data of the sealed trailer; it keeps a
+	// sealed trailer from being accepted as anything else sealed under a
+	// pack key.
+	trailerAD = "cairn pack trailer v1"
+	// packKeyContext is the BLAKE3 derive-key context of pack keys.
+	packKeyContext = "cairn 2026-11 pack key v1"
+	// tailSize is the trailer length field plus the trailer magic.
+	tailSize = 8
+	// entrySize is one trailer entry: type, flags, id, offset, length, raw length.
+	entrySize = 1 + 1 + crypto.IDSize + 4 + 4 + 4
+	// minTrailerSealed is a sealed trailer listing no blob.
+	minTrailerSealed = crypto.Overhead + 4
+)
+
+// KeyFor derives the AEAD of the pack with the given salt.
+func KeyFor(master *crypto.Key, salt Salt) *crypto.AEAD {
+	return crypto.NewAEAD(master.DeriveKey(packKeyContext, salt[:]))
+}
