@@ -1,6 +1,9 @@
 // Package index maps blob ids to their place in packs: the sealed index
 // files stored in the repository (the truth) and a badger cache of them on
 // local disk (a cache, rebuilt when missing or stale).
+//
+// docs/format-index.md is the normative description of both encodings and
+// of when the cache must be rebuilt.
 package index
 
 import (
@@ -18,6 +21,11 @@ type Entry struct {
 	RawLength uint32
 }
 
+// Blob returns the entry as a pack.Blob, the form pack.DecodeBlob wants.
+func (e Entry) Blob() pack.Blob {
+	return pack.Blob{Type: e.Type, ID: e.ID, Offset: e.Offset, Length: e.Length, RawLength: e.RawLength}
+}
+
 // PackInfo lists one pack's blobs.
 type PackInfo struct {
 	ID    crypto.ID
@@ -33,38 +41,3 @@ type File struct {
 	// they may be deleted.
 	Supersedes []crypto.ID
 }
-
-// Encode seals the file for storage under index/<BLAKE3 of result>.
-func (f *File) Encode(aead *crypto.AEAD) ([]byte, error) { panic("unimplemented") }
-
-// Decode opens and parses a sealed index file.
-func Decode(aead *crypto.AEAD, data []byte) (*File, error) { panic("unimplemented") }
-
-// Cache is the badger-backed local index cache of one repository.
-type Cache struct{}
-
-// OpenCache opens or creates the cache in dir. If another process holds
-// dir, it waits briefly and then falls back to a private temporary cache
-// (Private reports it), never failing or corrupting the shared one.
-func OpenCache(dir string) (*Cache, error) { panic("unimplemented") }
-
-// Private reports whether the cache is a private temporary one.
-func (c *Cache) Private() bool { panic("unimplemented") }
-
-// Lookup returns where a blob is stored.
-func (c *Cache) Lookup(id crypto.ID) (Entry, bool, error) { panic("unimplemented") }
-
-// PackSalt returns a pack's salt.
-func (c *Cache) PackSalt(packID crypto.ID) (pack.Salt, bool, error) { panic("unimplemented") }
-
-// Add records an index file's entries under its file id.
-func (c *Cache) Add(fileID crypto.ID, f *File) error { panic("unimplemented") }
-
-// Files returns the ids of the index files the cache holds.
-func (c *Cache) Files() (map[crypto.ID]bool, error) { panic("unimplemented") }
-
-// Reset empties the cache.
-func (c *Cache) Reset() error { panic("unimplemented") }
-
-// Close closes the cache (and removes it if private).
-func (c *Cache) Close() error { panic("unimplemented") }
