@@ -1,0 +1,217 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cairn/index"
+	"cairn/internal/crypto"
+	"cairn/pack"
+	"cairn/repo/backend"
+)
+
+// SaveBlob stores data as a blob of type t unless a blob with the same id
+// is already stored or pending, and returns its id. Safe for concurrent use:
+// hashing and compression run in the caller's goroutine; a full pack is
+// uploaded, and indexed, by the caller that filled it.
+func (r *Repository) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (crypto.ID, error) {
+	id := r.key.BlobID(data)
+	_, err := r.saveBlobWithID(ctx, t, id, data)
+	return id, err
+}
+
+// SaveBlobWithID is SaveBlob for a caller that already computed the id; it
+// reports whether the blob was new.
+func (r *Repository) SaveBlobWithID(ctx context.Context, t pack.BlobType, id crypto.ID, data []byte) (bool, error) {
+	return r.saveBlobWithID(ctx, t, id, data)
+}
+
+func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id crypto.ID, data []byte) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	known, err := r.reserve(id, t)
+	if err != nil || known {
+		return false, err
+	}
+	payload, compressed := pack.Compress(nil, data)
+
+	r.mu.Lock()
+	w := r.packers[t]
+	if w == nil {
+		if w, err = pack.NewWriter(r.key); err != nil {
+			r.mu.Unlock()
+			return false, fmt.Errorf("new pack: %w", err)
+		}
+		r.packers[t] = w
+	}
+	if err := w.AddPayload(t, id, payload, compressed, len(data)); err != nil {
+		r.mu.Unlock()
+		return false, fmt.Errorf("add blob %s: %w", id.Short(), err)
+	}
+	r.stats.BlobsNew++
+	r.stats.BytesAddedRaw += int64(len(data))
+	var full *pack.Writer
+	if w.Size() >= r.cfg.PackSize {
+		full = w
+		delete(r.packers, t)
+	}
+	r.mu.Unlock()
+
+	if full != nil {
+		if err := r.writePack(ctx, full); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// reserve marks id as pending unless it is already stored or pending.
+func (r *Repository) reserve(id crypto.ID, t pack.BlobType) (known bool, err error) {
+	r.mu.Lock()
+	if _, ok := r.pending[id]; ok {
+		r.mu.Unlock()
+		return true, nil
+	}
+	r.mu.Unlock()
+	e, ok, err := r.cache.Lookup(id)
+	if err != nil {
+		return false, fmt.Errorf("index lookup %s: %w", id.Short(), err)
+	}
+	if ok && e.Type == t {
+		return true, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.pending[id]; ok {
+		return true, nil
+	}
+	r.pending[id] = t
+	return false, nil
+}
+
+// writePack finalizes, uploads and indexes one pack. A pack is stored
+// before the index file naming it, so an index never points at a pack
+// that is not durable.
+func (r *Repository) writePack(ctx context.Context, w *pack.Writer) error {
+	data, id, salt, blobs, err := w.Finalize()
+	if err != nil {
+		return fmt.Errorf("finalize pack: %w", err)
+	}
+	if err := r.be.Save(ctx, backend.Handle{Type: backend.PackFile, Name: id.String()}, data); err != nil {
+		return fmt.Errorf("save pack %s: %w", id.Short(), err)
+	}
+	f := &index.File{Packs: []index.PackInfo{{ID: id, Salt: salt, Size: int64(len(data)), Blobs: blobs}}}
+	if err := r.SaveIndex(ctx, f); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	for _, b := range blobs {
+		delete(r.pending, b.ID)
+	}
+	r.stats.BytesAdded += int64(len(data))
+	r.stats.PacksWritten++
+	r.mu.Unlock()
+	return nil
+}
+
+// SaveIndex seals and stores an index file and adds it to the cache.
+func (r *Repository) SaveIndex(ctx context.Context, f *index.File) error {
+	sealed, err := f.Encode(r.fileAEAD)
+	if err != nil {
+		return fmt.Errorf("encode index: %w", err)
+	}
+	fid := crypto.Hash(sealed)
+	if err := r.be.Save(ctx, backend.Handle{Type: backend.IndexFile, Name: fid.String()}, sealed); err != nil {
+		return fmt.Errorf("save index %s: %w", fid.Short(), err)
+	}
+	if err := r.cache.Add(fid, f); err != nil {
+		return fmt.Errorf("cache index %s: %w", fid.Short(), err)
+	}
+	return nil
+}
+
+// Flush uploads the partially filled packs. After Flush returns, every blob
+// saved so far is in a durable pack and index file.
+func (r *Repository) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	var ws []*pack.Writer
+	for t, w := range r.packers {
+		if w.Count() > 0 {
+			ws = append(ws, w)
+		}
+		delete(r.packers, t)
+	}
+	r.mu.Unlock()
+	for _, w := range ws {
+		if err := r.writePack(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LookupBlob returns where a blob is stored.
+func (r *Repository) LookupBlob(id crypto.ID) (index.Entry, bool, error) {
+	return r.cache.Lookup(id)
+}
+
+// LoadBlob loads, verifies and decrypts a blob, appending its plaintext to
+// dst[:0]. Errors name the blob and the pack.
+func (r *Repository) LoadBlob(ctx context.Context, t pack.BlobType, id crypto.ID, dst []byte) ([]byte, error) {
+	e, ok, err := r.cache.Lookup(id)
+	if err != nil {
+		return nil, fmt.Errorf("index lookup %s: %w", id.Short(), err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("load %s blob %s: %w", t, id, ErrBlobNotFound)
+	}
+	if e.Type != t {
+		return nil, fmt.Errorf("load blob %s: stored as %s, wanted %s", id.Short(), e.Type, t)
+	}
+	return r.LoadEntry(ctx, e, dst)
+}
+
+// LoadEntry loads the blob at an index entry.
+func (r *Repository) LoadEntry(ctx context.Context, e index.Entry, dst []byte) ([]byte, error) {
+	aead, err := r.packAEAD(e.Pack)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := backend.LoadRange(ctx, r.be, backend.Handle{Type: backend.PackFile, Name: e.Pack.String()}, int64(e.Offset), int(e.Length))
+	if err != nil {
+		return nil, fmt.Errorf("load blob %s from pack %s: %w", e.ID.Short(), e.Pack, err)
+	}
+	out, err := pack.DecodeBlob(r.key, aead, raw, pack.Blob{Type: e.Type, ID: e.ID, Offset: e.Offset, Length: e.Length, RawLength: e.RawLength}, dst[:0])
+	if err != nil {
+		return nil, fmt.Errorf("blob %s in pack %s: %w", e.ID.Short(), e.Pack, err)
+	}
+	return out, nil
+}
+
+func (r *Repository) packAEAD(packID crypto.ID) (*crypto.AEAD, error) {
+	if a := r.packKeys.get(packID); a != nil {
+		return a, nil
+	}
+	salt, ok, err := r.cache.PackSalt(packID)
+	if err != nil {
+		return nil, fmt.Errorf("index lookup pack %s: %w", packID.Short(), err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("pack %s: %w", packID, ErrBlobNotFound)
+	}
+	return r.packKeys.put(packID, salt), nil
+}
+
+// IsBlobNotFound reports whether err means a blob is missing from the index.
+func IsBlobNotFound(err error) bool { return errors.Is(err, ErrBlobNotFound) }
+
+// BlobSize returns a blob's stored and plaintext size from the index.
+func (r *Repository) BlobSize(id crypto.ID) (stored, raw int64, ok bool, err error) {
+	e, ok, err := r.cache.Lookup(id)
+	if err != nil || !ok {
+		return 0, 0, ok, err
+	}
+	return int64(e.Length), int64(e.RawLength), true, nil
+}

@@ -1,0 +1,119 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"cairn/index"
+	"cairn/internal/crypto"
+	"cairn/repo/backend"
+)
+
+// CacheDir returns the directory of this repository's local cache.
+func (r *Repository) CacheDir() string {
+	if r.opts.CacheDir == "" || r.opts.NoCache {
+		return ""
+	}
+	return filepath.Join(r.opts.CacheDir, r.cfg.ID)
+}
+
+func (r *Repository) openCache(ctx context.Context) error {
+	dir := r.CacheDir()
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "cairn-cache-")
+		if err != nil {
+			return fmt.Errorf("create temporary cache: %w", err)
+		}
+		dir = tmp
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create cache dir: %w", err)
+	}
+	c, err := index.OpenCache(filepath.Join(dir, "index"))
+	if err != nil {
+		return fmt.Errorf("open index cache: %w", err)
+	}
+	r.cache = c
+	return r.SyncIndex(ctx)
+}
+
+// SyncIndex brings the local index cache up to date with the index files
+// in the backend: new files are added; if a cached file was removed (by
+// prune or repair), the cache is rebuilt from scratch, because a blob may
+// be listed by several files.
+func (r *Repository) SyncIndex(ctx context.Context) error {
+	stored := map[crypto.ID]bool{}
+	err := r.be.List(ctx, backend.IndexFile, func(fi backend.FileInfo) error {
+		id, err := crypto.ParseID(fi.Name)
+		if err != nil {
+			return nil // not ours: check reports it
+		}
+		stored[id] = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list index files: %w", err)
+	}
+	cached, err := r.cache.Files()
+	if err != nil {
+		return fmt.Errorf("read index cache: %w", err)
+	}
+	for id := range cached {
+		if !stored[id] {
+			if err := r.cache.Reset(); err != nil {
+				return fmt.Errorf("reset index cache: %w", err)
+			}
+			cached = map[crypto.ID]bool{}
+			break
+		}
+	}
+	var missing []crypto.ID
+	for id := range stored {
+		if !cached[id] {
+			missing = append(missing, id)
+		}
+	}
+	return r.loadIndexFiles(ctx, missing)
+}
+
+func (r *Repository) loadIndexFiles(ctx context.Context, ids []crypto.ID) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Workers)
+	var mu sync.Mutex
+	for _, id := range ids {
+		g.Go(func() error {
+			f, err := r.LoadIndexFile(ctx, id)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err := r.cache.Add(id, f); err != nil {
+				return fmt.Errorf("cache index %s: %w", id.Short(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// LoadIndexFile loads and decodes one index file.
+func (r *Repository) LoadIndexFile(ctx context.Context, id crypto.ID) (*index.File, error) {
+	data, err := backend.LoadAll(ctx, r.be, backend.Handle{Type: backend.IndexFile, Name: id.String()})
+	if err != nil {
+		return nil, fmt.Errorf("load index %s: %w", id.Short(), err)
+	}
+	if crypto.Hash(data) != id {
+		return nil, fmt.Errorf("index %s: content does not match its name (damaged)", id.Short())
+	}
+	f, err := index.Decode(r.fileAEAD, data)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", id.Short(), err)
+	}
+	return f, nil
+}
