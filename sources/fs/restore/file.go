@@ -1,0 +1,197 @@
+package restore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"cairn/pack"
+	"cairn/repo/tree"
+)
+
+// blockSize is the granularity at which all-zero data is left as a hole:
+// the block size of common Linux file systems. Zero runs that do not cover
+// an aligned block are written, since a partial block is allocated anyway.
+const blockSize = 4096
+
+// zeroBufSize is the size of the zero buffer NoSparse writes holes from.
+const zeroBufSize = 64 << 10
+
+// fileJob is one regular file for a worker to write (or verify).
+type fileJob struct {
+	node  *tree.Node
+	dst   string
+	group *linkGroup // set when other snapshot paths are hardlinks to it
+}
+
+// worker holds one worker's buffers, reused from file to file so that memory
+// stays at about one chunk per worker.
+type worker struct {
+	buf  []byte // blob plaintext
+	rbuf []byte // file data read back by Verify
+}
+
+// writeFile creates job.dst (exclusively, so that nothing that appeared at
+// the path meanwhile is followed or clobbered), writes the content and the
+// metadata. A chunk that cannot be loaded stops the file: it is left
+// truncated at that chunk's offset, mode 0600, with the current mtime, so
+// that it never looks complete, and the error names path and blob.
+func (r *restorer) writeFile(ctx context.Context, w *worker, job fileJob) {
+	ok := r.writeContent(ctx, w, job)
+	if !ok && job.group != nil {
+		job.group.failed = true
+	}
+	if ok {
+		r.count(job.dst, 1, 0, int64(job.node.ContentSize()), 0)
+	}
+}
+
+func (r *restorer) writeContent(ctx context.Context, w *worker, job fileJob) bool {
+	f, err := os.OpenFile(job.dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		r.fail(job.dst, "create", err)
+		return false
+	}
+	off, err := r.writeChunks(ctx, w, f, job.node)
+	if err == nil {
+		// Truncating last gives the file its size when it ends in a hole.
+		if err = f.Truncate(off); err != nil {
+			err = fmt.Errorf("truncate to %d: %w", off, err)
+		}
+	} else {
+		// Cut the file where the damage starts: its size then differs
+		// from the snapshot's, so it neither looks complete nor is
+		// skipped by OverwriteIfChanged next time.
+		_ = f.Truncate(off)
+	}
+	if err != nil {
+		f.Close()
+		r.fail(job.dst, "write", err)
+		return false
+	}
+	ok := r.applyMetadataFile(f, job)
+	if err := f.Close(); err != nil {
+		r.fail(job.dst, "close", err)
+		return false
+	}
+	if !ok {
+		return false
+	}
+	// Times are set after close through the path (without following a
+	// symlink), as writes up to close could still touch the mtime.
+	if !r.applyTimes(job.dst, job.node) {
+		return false
+	}
+	if r.opts.Verify {
+		r.mu.Lock()
+		r.written = append(r.written, job)
+		r.mu.Unlock()
+	}
+	return true
+}
+
+// writeChunks writes the content of n to f and returns the offset reached:
+// the file size on success, the start of the failing chunk otherwise.
+func (r *restorer) writeChunks(ctx context.Context, w *worker, f *os.File, n *tree.Node) (int64, error) {
+	var off int64
+	for i, c := range n.Content {
+		if err := ctx.Err(); err != nil {
+			return off, err
+		}
+		if c.Size > math.MaxInt64-uint64(off) {
+			return off, fmt.Errorf("chunk %d: size %d overflows the file offset", i, c.Size)
+		}
+		if c.IsHole() {
+			if r.opts.NoSparse {
+				if err := r.writeZeros(f, off, int64(c.Size)); err != nil {
+					return off, err
+				}
+			}
+			off += int64(c.Size)
+			continue
+		}
+		data, err := r.l.LoadBlob(ctx, pack.DataBlob, c.ID, w.buf)
+		if err != nil {
+			return off, fmt.Errorf("chunk %d at offset %d: %w", i, off, err)
+		}
+		w.buf = data[:0]
+		if uint64(len(data)) != c.Size {
+			return off, fmt.Errorf("chunk %d at offset %d: blob %s has %d bytes, tree says %d", i, off, c.ID.Short(), len(data), c.Size)
+		}
+		if r.opts.NoSparse {
+			_, err = f.WriteAt(data, off)
+		} else {
+			err = r.writeSparse(f, data, off)
+		}
+		if err != nil {
+			return off, fmt.Errorf("chunk %d at offset %d: %w", i, off, err)
+		}
+		off += int64(c.Size)
+	}
+	return off, nil
+}
+
+// writeSparse writes data at off, skipping every file-system block that
+// data covers entirely with zeros. The file was created empty, so what is
+// skipped reads back as zeros.
+func (r *restorer) writeSparse(f *os.File, data []byte, off int64) error {
+	run := -1 // start of the pending non-zero run
+	for i := 0; i < len(data); {
+		end := i + blockSize - int((off+int64(i))%blockSize)
+		if end > len(data) {
+			end = len(data)
+		}
+		whole := end-i == blockSize
+		if whole && bytes.Equal(data[i:end], r.zero[:blockSize]) {
+			if run >= 0 {
+				if _, err := f.WriteAt(data[run:i], off+int64(run)); err != nil {
+					return err
+				}
+				run = -1
+			}
+		} else if run < 0 {
+			run = i
+		}
+		i = end
+	}
+	if run >= 0 {
+		_, err := f.WriteAt(data[run:], off+int64(run))
+		return err
+	}
+	return nil
+}
+
+// writeZeros fills size bytes at off with zeros, for Options.NoSparse.
+func (r *restorer) writeZeros(f *os.File, off, size int64) error {
+	for size > 0 {
+		n := int64(len(r.zero))
+		if n > size {
+			n = size
+		}
+		if _, err := f.WriteAt(r.zero[:n], off); err != nil {
+			return err
+		}
+		off += n
+		size -= n
+	}
+	return nil
+}
+
+// applyMetadataFile applies everything but the times through the open file.
+func (r *restorer) applyMetadataFile(f *os.File, job fileJob) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		r.fail(job.dst, "metadata", err)
+		return false
+	}
+	ok := false
+	if err := rc.Control(func(fd uintptr) { ok = r.applyOwnerModeXattrs(job.dst, job.node, int(fd)) }); err != nil {
+		r.fail(job.dst, "metadata", err)
+		return false
+	}
+	return ok
+}
