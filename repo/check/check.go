@@ -1,0 +1,217 @@
+// Package check verifies a repository: structure (every referenced blob is
+// indexed, every indexed pack exists with the indexed size, packs nobody
+// indexes are reported) and, optionally, data (every pack re-hashed, every
+// blob decrypted, decompressed and re-hashed). Damage is traced back to the
+// snapshots and files it affects.
+package check
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+
+	"cairn/index"
+	"cairn/internal/crypto"
+	"cairn/pack"
+	"cairn/repo"
+	"cairn/repo/backend"
+	"cairn/repo/tree"
+)
+
+// Problem is one finding.
+type Problem struct {
+	Kind    string `json:"kind"` // missing_blob, missing_pack, pack_size, unindexed_pack, damaged_pack, damaged_blob, tree, snapshot, index
+	Message string `json:"message"`
+	Pack    string `json:"pack,omitempty"`
+	Blob    string `json:"blob,omitempty"`
+}
+
+// Affected names a snapshot file hit by damage.
+type Affected struct {
+	Snapshot string `json:"snapshot"`
+	Path     string `json:"path"`
+}
+
+// Report is the result of a check.
+type Report struct {
+	Snapshots    int        `json:"snapshots"`
+	Trees        int        `json:"trees"`
+	Blobs        int        `json:"blobs_referenced"`
+	Packs        int        `json:"packs"`
+	PacksRead    int        `json:"packs_read"`
+	BytesRead    int64      `json:"bytes_read"`
+	Problems     []Problem  `json:"problems"`
+	Affected     []Affected `json:"affected,omitempty"`
+	Unused       int        `json:"unused_blobs"`
+	TimedOut     bool       `json:"timed_out,omitempty"`
+	damagedBlobs map[crypto.ID]bool
+}
+
+// Clean reports whether nothing is wrong. Unindexed packs are a problem
+// (data that no index names); unused blobs are not (prune removes them).
+func (r *Report) Clean() bool { return len(r.Problems) == 0 }
+
+func (r *Report) add(p Problem) { r.Problems = append(r.Problems, p) }
+
+// checkPacks compares the index with the packs in the backend.
+func checkPacks(ctx context.Context, r *repo.Repository, rep *Report) error {
+	stored := map[crypto.ID]int64{}
+	err := r.Backend().List(ctx, backend.PackFile, func(fi backend.FileInfo) error {
+		id, err := crypto.ParseID(fi.Name)
+		if err != nil {
+			rep.add(Problem{Kind: "unindexed_pack", Message: fmt.Sprintf("file data/%s is not a pack name", fi.Name)})
+			return nil
+		}
+		stored[id] = fi.Size
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list packs: %w", err)
+	}
+	indexed := map[crypto.ID]bool{}
+	err = r.Index().ForEachPack(func(p index.PackInfo) error {
+		rep.Packs++
+		indexed[p.ID] = true
+		size, ok := stored[p.ID]
+		switch {
+		case !ok:
+			rep.add(Problem{Kind: "missing_pack", Pack: p.ID.String(), Message: fmt.Sprintf("pack %s is indexed but missing", p.ID.Short())})
+			for _, b := range p.Blobs {
+				rep.damagedBlobs[b.ID] = true
+			}
+		case p.Size != 0 && size != p.Size:
+			rep.add(Problem{Kind: "pack_size", Pack: p.ID.String(), Message: fmt.Sprintf("pack %s has %d bytes, index says %d", p.ID.Short(), size, p.Size)})
+			for _, b := range p.Blobs {
+				if int64(b.Offset)+int64(b.Length) > size {
+					rep.damagedBlobs[b.ID] = true
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read index: %w", err)
+	}
+	for id := range stored {
+		if !indexed[id] {
+			rep.add(Problem{Kind: "unindexed_pack", Pack: id.String(), Message: fmt.Sprintf("pack %s is not in any index (run `repair index`)", id.Short())})
+		}
+	}
+	return nil
+}
+
+// checkSnapshots walks every snapshot's trees, checking that each blob is
+// indexed; damaged blobs found earlier are traced to files.
+func checkSnapshots(ctx context.Context, r *repo.Repository, rep *Report) error {
+	ids, err := r.SnapshotIDs(ctx)
+	if err != nil {
+		return err
+	}
+	seenTree := map[crypto.ID]bool{}
+	seenBlob := map[crypto.ID]bool{}
+	for _, id := range ids {
+		sn, err := r.LoadSnapshot(ctx, id)
+		if err != nil {
+			rep.add(Problem{Kind: "snapshot", Message: err.Error()})
+			continue
+		}
+		rep.Snapshots++
+		w := &walker{r: r, rep: rep, sn: sn, seenTree: seenTree, seenBlob: seenBlob}
+		if err := w.tree(ctx, sn.Tree, "/"); err != nil {
+			return err
+		}
+	}
+	rep.Blobs = len(seenBlob)
+	sort.Slice(rep.Affected, func(i, j int) bool {
+		if rep.Affected[i].Snapshot != rep.Affected[j].Snapshot {
+			return rep.Affected[i].Snapshot < rep.Affected[j].Snapshot
+		}
+		return rep.Affected[i].Path < rep.Affected[j].Path
+	})
+	return nil
+}
+
+type walker struct {
+	r        *repo.Repository
+	rep      *Report
+	sn       *repo.Snapshot
+	seenTree map[crypto.ID]bool
+	seenBlob map[crypto.ID]bool
+}
+
+func (w *walker) blob(id crypto.ID, t pack.BlobType, p string) error {
+	if w.rep.damagedBlobs[id] {
+		w.rep.Affected = append(w.rep.Affected, Affected{Snapshot: w.sn.ID.String(), Path: p})
+		return nil
+	}
+	if w.seenBlob[id] {
+		return nil
+	}
+	w.seenBlob[id] = true
+	e, ok, err := w.r.LookupBlob(id)
+	if err != nil {
+		return err
+	}
+	if !ok || e.Type != t {
+		w.rep.damagedBlobs[id] = true
+		w.rep.add(Problem{Kind: "missing_blob", Blob: id.String(), Message: fmt.Sprintf("%s blob %s of %s in snapshot %s is not in the index", t, id.Short(), p, w.sn.ID.Short())})
+		w.rep.Affected = append(w.rep.Affected, Affected{Snapshot: w.sn.ID.String(), Path: p})
+	}
+	return nil
+}
+
+func (w *walker) tree(ctx context.Context, id crypto.ID, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	before := len(w.rep.Affected)
+	if err := w.blob(id, pack.TreeBlob, dir); err != nil {
+		return err
+	}
+	if len(w.rep.Affected) > before {
+		return nil // the tree itself is lost
+	}
+	if w.seenTree[id] && !w.treeHasDamage(id) {
+		return nil
+	}
+	w.seenTree[id] = true
+	w.rep.Trees++
+	t, err := w.r.LoadTree(ctx, id)
+	if err != nil {
+		w.rep.add(Problem{Kind: "tree", Blob: id.String(), Message: fmt.Sprintf("tree %s (%s in snapshot %s): %v", id.Short(), dir, w.sn.ID.Short(), err)})
+		w.rep.Affected = append(w.rep.Affected, Affected{Snapshot: w.sn.ID.String(), Path: dir})
+		return nil
+	}
+	for _, n := range t.Nodes {
+		p := path.Join(dir, n.Name)
+		switch {
+		case n.Type == tree.TypeDir && n.Subtree != nil:
+			if err := w.tree(ctx, *n.Subtree, p); err != nil {
+				return err
+			}
+		case n.Type == tree.TypeFile:
+			hit := false
+			for _, c := range n.Content {
+				if c.IsHole() {
+					continue
+				}
+				before := len(w.rep.Affected)
+				if err := w.blob(c.ID, pack.DataBlob, p); err != nil {
+					return err
+				}
+				if len(w.rep.Affected) > before {
+					if hit {
+						w.rep.Affected = w.rep.Affected[:before] // one entry per file
+					}
+					hit = true
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// treeHasDamage reports whether damage is known at all; a shared subtree
+// must then be walked again so that each snapshot's files are named.
+func (w *walker) treeHasDamage(crypto.ID) bool { return len(w.rep.damagedBlobs) > 0 }
