@@ -52,7 +52,7 @@ func Restore(ctx context.Context, l Loader, root crypto.ID, target string, opts 
 			}
 		}()
 	}
-	walkErr := r.walk(ctx, rootTree, nil, &dirState{dst: target, ready: true}, jobs)
+	walkErr := r.walk(ctx, rootTree, nil, &dirState{dst: target, ready: true, usable: true}, jobs)
 	close(jobs)
 	wg.Wait()
 	if walkErr == nil {
