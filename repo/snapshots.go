@@ -106,15 +106,28 @@ func (r *Repository) LoadSnapshot(ctx context.Context, id crypto.ID) (*Snapshot,
 	if crypto.Hash(sealed) != id {
 		return nil, fmt.Errorf("snapshot %s: content does not match its name (damaged)", id.Short())
 	}
-	plain, err := r.fileAEAD.Open(nil, sealed, []byte(snapshotAD))
+	sn, err := DecodeSnapshot(r.fileAEAD, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", id.Short(), err)
 	}
+	sn.ID = id
+	return sn, nil
+}
+
+// DecodeSnapshot opens and parses a sealed snapshot file, rejecting
+// snapshots without a root tree.
+func DecodeSnapshot(aead *crypto.AEAD, sealed []byte) (*Snapshot, error) {
+	plain, err := aead.Open(nil, sealed, []byte(snapshotAD))
+	if err != nil {
+		return nil, err
+	}
 	var sn Snapshot
 	if err := json.Unmarshal(plain, &sn); err != nil {
-		return nil, fmt.Errorf("decode snapshot %s: %w", id.Short(), err)
+		return nil, fmt.Errorf("decode snapshot: %w", err)
 	}
-	sn.ID = id
+	if sn.Tree.IsNull() {
+		return nil, fmt.Errorf("decode snapshot: no root tree")
+	}
 	return &sn, nil
 }
 
