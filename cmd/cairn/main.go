@@ -1,0 +1,104 @@
+// Command cairn is the command-line front end of the cairn backup tool.
+// It parses flags, calls the library and prints; exit codes are mapped from
+// errors in one place (exitCode).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"cairn/repo"
+)
+
+// Exit codes, documented in docs/commands.md.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitPartial     = 3
+	exitNoRepo      = 10
+	exitLockHeld    = 11
+	exitWrongPasswd = 12
+	exitInterrupted = 130
+)
+
+// exitErr carries an explicit exit code.
+type exitErr struct {
+	code int
+	err  error
+}
+
+func (e *exitErr) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitErr) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.RunContext(ctx, args)
+	code := exitCode(ctx, err)
+	if err != nil && code != exitPartial {
+		var ee *exitErr
+		if !(errors.As(err, &ee) && ee.err == nil) {
+			fmt.Fprintf(stderr, "cairn: %v\n", err)
+		}
+	}
+	return code
+}
+
+// exitCode maps an error to the documented exit codes.
+func exitCode(ctx context.Context, err error) int {
+	var ee *exitErr
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, repo.ErrNoRepository):
+		return exitNoRepo
+	case errors.Is(err, repo.ErrLockHeld):
+		return exitLockHeld
+	case errors.Is(err, repo.ErrWrongPassword):
+		return exitWrongPasswd
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return exitInterrupted
+	}
+	return exitError
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                 "cairn",
+		Usage:                "deduplicating, encrypted backups of files, databases, streams, VM disks and tape",
+		Version:              version,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // run() reports errors
+		Flags:                globalFlags(),
+		Commands: []*cli.Command{
+			cmdInit(), cmdBackup(), cmdSnapshots(), cmdLs(), cmdFind(), cmdDiff(),
+			cmdCat(), cmdDump(), cmdRestore(), cmdTag(), cmdStats(), cmdUnlock(), cmdKey(), cmdCheck(),
+		},
+	}
+}
+
+const version = "0.1.0-dev"
