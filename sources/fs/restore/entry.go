@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -152,11 +153,11 @@ func changed(fi fs.FileInfo, dst string, n *tree.Node) bool {
 		target, err := os.Readlink(dst)
 		return err != nil || target != n.LinkTarget
 	case tree.TypeDev, tree.TypeCharDev:
-		st, ok := fi.Sys().(*unix.Stat_t)
+		st, ok := fi.Sys().(*syscall.Stat_t)
 		if !ok {
 			return true
 		}
-		return st.Rdev != n.Rdev
+		return uint64(st.Rdev) != n.Rdev
 	}
 	return false
 }

@@ -62,7 +62,7 @@ func (r *restorer) linkAll(ctx context.Context) {
 			r.fail(lj.dst, "lstat", err)
 			continue
 		case os.SameFile(fi, firstFi):
-			r.count(lj.dst, 1, 0, 0, 0)
+			r.count(lj.dst, 0, 0, 0, 1) // already linked: left alone
 			continue
 		default:
 			if !r.replace(fi, lj.dst, lj.node) {
