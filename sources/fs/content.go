@@ -1,0 +1,287 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	"cairn/chunker"
+	"cairn/pack"
+	"cairn/repo/tree"
+)
+
+// fileContent sets n.Content: from the parent node when the file is
+// unchanged, from another link to the same inode already read in this run,
+// or by reading the file.
+func (r *run) fileContent(ctx context.Context, n *tree.Node, p string, pn *tree.Node) error {
+	r.c.totalBytes.Add(int64(n.Size))
+	same := unchanged(pn, n)
+	r.countFile(pn, same)
+	var slot *inodeResult
+	if n.Links > 1 {
+		var owner bool
+		slot, owner = r.inodes.claim(inodeKey{n.DeviceID, n.Inode}, n.Links)
+		if !owner {
+			if content, ok := slot.wait(ctx, n.Size); ok {
+				n.Content = content
+				r.c.bytesDone.Add(int64(n.Size))
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			slot = nil // the first link failed: try this one on its own
+		}
+	}
+	if same {
+		n.Content = pn.Content
+		r.c.bytesDone.Add(int64(n.Size))
+		slot.publish(n.Content, n.Size, true)
+		return nil
+	}
+	content, err := r.readFile(ctx, p, n)
+	if err != nil {
+		slot.publish(nil, 0, false)
+		var fe *fatalError
+		if errors.As(err, &fe) {
+			return err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		r.recordErr(err)
+		n.Error = err.Error()
+		return nil
+	}
+	n.Content = content
+	slot.publish(content, n.Size, true)
+	return nil
+}
+
+// readFile reads and saves the content of the regular file p, whose lstat
+// data is in n. Holes are recorded, not read. An error is fatal when it is
+// a *fatalError, otherwise it concerns only this file.
+func (r *run) readFile(ctx context.Context, p string, n *tree.Node) ([]tree.Chunk, error) {
+	if r.opts.hooks != nil && r.opts.hooks.beforeOpen != nil {
+		r.opts.hooks.beforeOpen(p)
+	}
+	fd, err := openNoatime(p, unix.O_RDONLY|unix.O_NOFOLLOW)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "fstat", Path: p, Err: err}
+	}
+	if st.Ino != n.Inode || st.Dev != n.DeviceID || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, &os.PathError{Op: "open", Path: p, Err: errors.New("replaced during backup")}
+	}
+	cs := r.newContentSaver(ctx)
+	ra := &countingReaderAt{f: f, n: &r.c.bytesRead}
+	size := int64(n.Size)
+	err = regions(fd, size, func(off, length int64, hole bool) error {
+		if hole {
+			cs.hole(length)
+			r.c.bytesDone.Add(length)
+			return nil
+		}
+		return r.chunkRegion(ctx, ra, off, length, cs)
+	})
+	content, serr := cs.wait()
+	if serr != nil {
+		return nil, serr // a repository failure outranks a read error
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: p, Err: err}
+	}
+	return content, nil
+}
+
+// chunkRegion chunks the data region [off, off+length) into cs.
+func (r *run) chunkRegion(ctx context.Context, ra io.ReaderAt, off, length int64, cs *contentSaver) error {
+	p := r.opts.Chunker
+	switch {
+	case length < int64(p.MinSize):
+		// Shorter than a chunk can be: the chunker would return it whole,
+		// so skip its 512 KiB buffer.
+		buf := make([]byte, length)
+		if n, err := ra.ReadAt(buf, off); n < len(buf) {
+			return fmt.Errorf("file shrank during backup (read %d of %d bytes at %d): %w", n, length, off, err)
+		}
+		return cs.add(buf)
+	case length >= r.large && r.workers > 1:
+		select {
+		case r.largeSem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-r.largeSem }()
+		return chunker.Split(ctx, ra, off, length, p, r.workers, func(c chunker.Chunk) error {
+			return cs.add(c.Data)
+		})
+	default:
+		c, _ := r.chunkers.Get().(*chunker.Chunker)
+		if c == nil {
+			c = chunker.New(nil, p)
+		}
+		defer r.chunkers.Put(c)
+		c.Reset(io.NewSectionReader(ra, off, length), off)
+		var got int64
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ch, err := c.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			got += int64(len(ch.Data))
+			if err := cs.add(ch.Data); err != nil {
+				return err
+			}
+		}
+		if got != length {
+			return fmt.Errorf("file shrank during backup (read %d of %d bytes at %d)", got, length, off)
+		}
+		return nil
+	}
+}
+
+// contentSaver collects one file's chunk list while the chunks are saved
+// concurrently; run.saveSem bounds the chunks in flight over all files.
+type contentSaver struct {
+	r      *run
+	ctx    context.Context
+	g      errgroup.Group
+	chunks []*tree.Chunk // in file order; IDs filled in by the savers
+	failed atomic.Bool
+}
+
+func (r *run) newContentSaver(ctx context.Context) *contentSaver {
+	return &contentSaver{r: r, ctx: ctx}
+}
+
+// hole appends a hole of length bytes.
+func (cs *contentSaver) hole(length int64) {
+	cs.chunks = append(cs.chunks, &tree.Chunk{Size: uint64(length)})
+}
+
+// add saves data as the next chunk; it takes ownership of data.
+func (cs *contentSaver) add(data []byte) error {
+	if cs.failed.Load() {
+		return &fatalError{errors.New("save blob failed")} // the real error comes from wait
+	}
+	select {
+	case cs.r.saveSem <- struct{}{}:
+	case <-cs.ctx.Done():
+		return cs.ctx.Err()
+	}
+	c := &tree.Chunk{Size: uint64(len(data))}
+	cs.chunks = append(cs.chunks, c)
+	cs.g.Go(func() error {
+		defer func() { <-cs.r.saveSem }()
+		id, err := cs.r.repo.SaveBlob(cs.ctx, pack.DataBlob, data)
+		if err != nil {
+			cs.failed.Store(true)
+			return &fatalError{fmt.Errorf("save data blob: %w", err)}
+		}
+		c.ID = id
+		cs.r.c.bytesDone.Add(int64(len(data)))
+		return nil
+	})
+	return nil
+}
+
+// wait returns the chunk list once every save has finished.
+func (cs *contentSaver) wait() ([]tree.Chunk, error) {
+	if err := cs.g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]tree.Chunk, len(cs.chunks))
+	for i, c := range cs.chunks {
+		out[i] = *c
+	}
+	return out, nil
+}
+
+// countingReaderAt counts the bytes read, so that BytesRead is what was
+// actually read from disk, re-reads by chunker.Split's re-join included.
+type countingReaderAt struct {
+	f *os.File
+	n *atomic.Int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.f.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// inodeKey identifies an inode within the run.
+type inodeKey struct{ dev, ino uint64 }
+
+// inodeCache lets the links of a hardlinked inode share one read: the first
+// link to arrive reads, the others wait for its content. An entry is
+// dropped once all the inode's links have been seen.
+type inodeCache struct {
+	mu sync.Mutex
+	m  map[inodeKey]*inodeResult
+}
+
+type inodeResult struct {
+	done    chan struct{}
+	content []tree.Chunk
+	size    uint64
+	ok      bool
+	seen    uint64
+}
+
+// claim returns the inode's slot and whether the caller is its owner, who
+// must publish.
+func (c *inodeCache) claim(k inodeKey, links uint64) (*inodeResult, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res := c.m[k]
+	owner := res == nil
+	if owner {
+		res = &inodeResult{done: make(chan struct{})}
+		c.m[k] = res
+	}
+	res.seen++
+	if res.seen >= links {
+		delete(c.m, k)
+	}
+	return res, owner
+}
+
+// publish hands the content to the waiting links; nil-safe for files
+// with one link.
+func (s *inodeResult) publish(content []tree.Chunk, size uint64, ok bool) {
+	if s == nil {
+		return
+	}
+	s.content, s.size, s.ok = content, size, ok
+	close(s.done)
+}
+
+// wait returns the owner's content if it succeeded for the same size.
+func (s *inodeResult) wait(ctx context.Context, size uint64) ([]tree.Chunk, bool) {
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return nil, false
+	}
+	return s.content, s.ok && s.size == size
+}

@@ -1,0 +1,76 @@
+package fs
+
+import (
+	"context"
+	"os"
+
+	"cairn/repo/tree"
+)
+
+// saveEntry fills in a non-directory entry: metadata, xattrs, link target
+// and, for a regular file, its content. Only fatal errors are returned;
+// anything else is recorded and leaves the node with Error set (or skipped
+// when it vanished before it could be stat'ed).
+func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, pn *tree.Node) error {
+	defer r.c.filesDone.Add(1)
+	// A symlink's target is read before lstat: readlink updates the link's
+	// atime (once, under relatime), and recording the atime after that
+	// keeps the next backup's tree blob identical.
+	var target string
+	var terr error
+	if symlink {
+		target, terr = os.Readlink(p)
+	}
+	st, err := lstat(p)
+	if err != nil {
+		r.recordErr(err)
+		e.skip = true
+		return nil
+	}
+	n := nodeFromStat(e.node.Name, st, r.ids)
+	e.node = n
+	if xa, err := readXattrs(p); err != nil {
+		r.recordErr(err)
+		n.Error = err.Error()
+	} else {
+		n.Xattrs = xa
+	}
+	r.c.totalFiles.Add(1)
+	switch n.Type {
+	case tree.TypeFile:
+		return r.fileContent(ctx, n, p, pn)
+	case tree.TypeSymlink:
+		if !symlink {
+			target, terr = os.Readlink(p)
+		}
+		if terr != nil {
+			r.recordErr(terr)
+			n.Error = terr.Error()
+		}
+		n.LinkTarget = target
+	}
+	r.countFile(pn, unchanged(pn, n))
+	return nil
+}
+
+// unchanged is the parent detection rule: same type, size, mtime, ctime
+// and inode, and the parent node is complete. ctime catches changes that
+// restore an old mtime (touch -d, tar); the inode catches a file replaced
+// by another of the same size and times (rename over it).
+func unchanged(pn, n *tree.Node) bool {
+	return pn != nil && pn.Error == "" && pn.Type == n.Type &&
+		pn.Size == n.Size && pn.Inode == n.Inode &&
+		pn.ModTime.Equal(n.ModTime) && pn.ChangeTime.Equal(n.ChangeTime) &&
+		(n.Type != tree.TypeFile || pn.ContentSize() == pn.Size)
+}
+
+func (r *run) countFile(pn *tree.Node, same bool) {
+	switch {
+	case pn == nil:
+		r.c.filesNew.Add(1)
+	case same:
+		r.c.filesUnmodified.Add(1)
+	default:
+		r.c.filesChanged.Add(1)
+	}
+}

@@ -1,0 +1,384 @@
+package fs
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"cairn/internal/crypto"
+	"cairn/repo/tree"
+)
+
+// dirState is a directory whose tree blob is being assembled. The walker
+// appends its entries in name order; workers fill them in. pending counts
+// the entries not yet done plus one held by the walker until the listing is
+// complete; whoever brings it to zero saves the tree and releases the
+// parent, so directories complete bottom-up without anyone waiting.
+type dirState struct {
+	path    string
+	node    *tree.Node // nil for the snapshot's root tree
+	pnode   *tree.Node // the same entry in the parent snapshot, or nil
+	up      *dirState
+	entries []*entry
+	pending atomic.Int64
+	id      crypto.ID // the saved tree; valid once pending reached zero
+}
+
+// entry is one node of a directory; skip drops it (it vanished).
+type entry struct {
+	node *tree.Node
+	skip bool
+}
+
+func newDirState(p string, node, pnode *tree.Node, up *dirState) *dirState {
+	d := &dirState{path: p, node: node, pnode: pnode, up: up}
+	d.pending.Store(1)
+	return d
+}
+
+// add appends an entry; only the walker calls it.
+func (d *dirState) add(n *tree.Node) *entry {
+	e := &entry{node: n}
+	d.entries = append(d.entries, e)
+	d.pending.Add(1)
+	return e
+}
+
+// release marks one entry (or the walker's listing) done, saving the tree
+// when it was the last.
+func (r *run) release(ctx context.Context, d *dirState) error {
+	for ; d != nil; d = d.up {
+		if d.pending.Add(-1) > 0 {
+			return nil
+		}
+		t := &tree.Tree{Nodes: make([]*tree.Node, 0, len(d.entries))}
+		for _, e := range d.entries {
+			if !e.skip {
+				t.Nodes = append(t.Nodes, e.node)
+			}
+		}
+		id, err := r.repo.SaveTree(ctx, t)
+		if err != nil {
+			return &fatalError{fmt.Errorf("save tree %s: %w", d.path, err)}
+		}
+		d.id = id
+		if d.node != nil {
+			d.node.Subtree = &id
+			r.countDir(d, id)
+		}
+	}
+	return nil
+}
+
+func (r *run) countDir(d *dirState, id crypto.ID) {
+	r.c.dirsDone.Add(1)
+	switch {
+	case d.pnode == nil || d.pnode.Type != tree.TypeDir:
+		r.c.dirsNew.Add(1)
+	case d.pnode.Subtree != nil && *d.pnode.Subtree == id:
+		r.c.dirsUnmodified.Add(1)
+	default:
+		r.c.dirsChanged.Add(1)
+	}
+}
+
+// tnode is one component of the backup paths: the root tree mirrors the
+// absolute paths, so /home/u/x and /home/v share "home".
+type tnode struct {
+	children map[string]*tnode
+	target   bool // a backup path: walked whole
+}
+
+func buildTargetTree(targets []string) *tnode {
+	root := &tnode{children: map[string]*tnode{}}
+	for _, t := range targets {
+		if t == "/" {
+			root.target = true
+			continue
+		}
+		n := root
+		for _, c := range strings.Split(t[1:], "/") {
+			child := n.children[c]
+			if child == nil {
+				child = &tnode{children: map[string]*tnode{}}
+				n.children[c] = child
+			}
+			n = child
+		}
+		n.target = true
+	}
+	return root
+}
+
+// walkRoot walks every target and returns the root directory state, whose
+// id is valid once the job group has finished.
+func (r *run) walkRoot(ctx context.Context, targets []string) (*dirState, error) {
+	tt := buildTargetTree(targets)
+	root := newDirState("/", nil, nil, nil)
+	var ptree *tree.Tree
+	if r.opts.ParentRoot != nil {
+		var err error
+		if ptree, err = r.repo.LoadTree(ctx, *r.opts.ParentRoot); err != nil {
+			return root, &fatalError{fmt.Errorf("load parent root tree: %w", err)}
+		}
+	}
+	var err error
+	if tt.target {
+		st, serr := lstat("/")
+		if serr != nil {
+			return root, serr // cannot happen on a running system
+		}
+		err = r.listDir(ctx, root, ptree, st.Dev)
+	} else {
+		err = r.virtualDir(ctx, root, tt, ptree)
+	}
+	if err != nil {
+		return root, err
+	}
+	return root, r.release(ctx, root)
+}
+
+// virtualDir adds the children of a path component that is not itself a
+// backup path: only the components leading to backup paths, each with the
+// real directory's metadata.
+func (r *run) virtualDir(ctx context.Context, d *dirState, tn *tnode, ptree *tree.Tree) error {
+	names := make([]string, 0, len(tn.children))
+	for name := range tn.children {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		child, p, pn := tn.children[name], joinPath(d.path, name), findNode(ptree, name)
+		if child.target {
+			if err := r.addTarget(ctx, d, p, name, pn); err != nil {
+				return err
+			}
+			continue
+		}
+		st, err := lstat(p)
+		if err == nil && nodeType(st.Mode) != tree.TypeDir {
+			// A symlink on the way to a backup path (/var/run -> /run):
+			// record the directory it leads to.
+			var fst unix.Stat_t
+			if err = unix.Stat(p, &fst); err != nil {
+				err = &os.PathError{Op: "stat", Path: p, Err: err}
+			}
+			st = &fst
+		}
+		if err != nil {
+			r.recordErr(err)
+			continue
+		}
+		node := r.dirNode(name, p, st)
+		d.add(node) // released when sub is saved
+		sub := newDirState(p, node, pn, d)
+		if err := r.virtualDir(ctx, sub, child, r.parentSubtree(ctx, pn)); err != nil {
+			return err
+		}
+		if err := r.release(ctx, sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parentSubtree loads the parent snapshot's tree for a directory node, or
+// returns nil when there is none. A load failure is a repository error but
+// must not abort a backup whose parent is only an optimisation, so it is
+// treated as "no parent" for that subtree.
+func (r *run) parentSubtree(ctx context.Context, pn *tree.Node) *tree.Tree {
+	if pn == nil || pn.Type != tree.TypeDir || pn.Subtree == nil {
+		return nil
+	}
+	t, err := r.repo.LoadTree(ctx, *pn.Subtree)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
+// addTarget adds a backup path to its parent directory.
+func (r *run) addTarget(ctx context.Context, d *dirState, p, name string, pn *tree.Node) error {
+	st, err := lstat(p)
+	if err != nil {
+		r.recordErr(err)
+		return nil
+	}
+	isDir := nodeType(st.Mode) == tree.TypeDir
+	if r.match.excludedOrUnder(p, isDir) {
+		return nil
+	}
+	if !isDir {
+		return r.dispatch(ctx, d, p, name, st.Mode&unix.S_IFMT == unix.S_IFLNK, pn)
+	}
+	return r.enterDir(ctx, d, p, name, st, pn, st.Dev)
+}
+
+// dirNode returns a directory's node with its xattrs.
+func (r *run) dirNode(name, p string, st *unix.Stat_t) *tree.Node {
+	node := nodeFromStat(name, st, r.ids)
+	node.Type = tree.TypeDir
+	xa, err := readXattrs(p)
+	node.Xattrs = xa
+	if err != nil {
+		r.recordErr(err)
+		node.Error = err.Error()
+	}
+	return node
+}
+
+// enterDir adds directory p to d and walks it unless it is on another
+// file system than devRoot with OneFileSystem set.
+func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, st *unix.Stat_t, pn *tree.Node, devRoot uint64) error {
+	node := r.dirNode(name, p, st)
+	d.add(node) // released when sub is saved
+	sub := newDirState(p, node, pn, d)
+	if !r.opts.OneFileSystem || st.Dev == devRoot {
+		if err := r.listDir(ctx, sub, r.parentSubtree(ctx, pn), devRoot); err != nil {
+			return err
+		}
+	}
+	return r.release(ctx, sub)
+}
+
+// listDir adds the entries of directory d in name order: directories are
+// walked at once, everything else is handed to a worker.
+func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoot uint64) error {
+	ents, err := readDir(d.path)
+	if err != nil {
+		r.recordErr(err)
+		if d.node != nil {
+			d.node.Error = err.Error()
+		}
+		if len(ents) == 0 {
+			return nil
+		}
+	}
+	cacheDir := r.opts.ExcludeCaches && isCacheDir(d.path)
+	for _, de := range ents {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := de.Name()
+		if cacheDir && name != cacheTagName {
+			continue
+		}
+		p, isDir := joinPath(d.path, name), de.IsDir()
+		if r.match.excluded(p, isDir) {
+			continue
+		}
+		pn := findNode(ptree, name)
+		if !isDir {
+			if err := r.dispatch(ctx, d, p, name, de.Type()&fs.ModeSymlink != 0, pn); err != nil {
+				return err
+			}
+			continue
+		}
+		st, err := lstat(p)
+		if err != nil {
+			r.recordErr(err) // vanished since the listing
+			continue
+		}
+		if nodeType(st.Mode) != tree.TypeDir {
+			err = r.dispatch(ctx, d, p, name, false, pn) // replaced since the listing
+		} else {
+			err = r.enterDir(ctx, d, p, name, st, pn, devRoot)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dispatch hands a non-directory entry to a worker, blocking while all
+// workers are busy: that is what bounds the files in flight.
+func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, symlink bool, pn *tree.Node) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e := d.add(&tree.Node{Name: name})
+	r.g.Go(func() error {
+		if err := r.saveEntry(ctx, e, p, symlink, pn); err != nil {
+			return err
+		}
+		return r.release(ctx, d)
+	})
+	return nil
+}
+
+// readDir lists a directory sorted by name, without updating its atime
+// where permitted (so that the next backup records the same atime and the
+// tree blob deduplicates). On a read error it returns what it got.
+func readDir(p string) ([]os.DirEntry, error) {
+	fd, err := openNoatime(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	if err != nil {
+		return ents, fmt.Errorf("read directory: %w", err)
+	}
+	return ents, nil
+}
+
+// openNoatime opens p with O_NOATIME, which only the owner or a process
+// with CAP_FOWNER may use, falling back to a plain open. O_NONBLOCK keeps
+// a fifo swapped in since lstat from blocking the open.
+func openNoatime(p string, flags int) (int, error) {
+	flags |= unix.O_CLOEXEC | unix.O_NONBLOCK
+	for {
+		fd, err := unix.Open(p, flags|unix.O_NOATIME, 0)
+		if err == unix.EPERM {
+			fd, err = unix.Open(p, flags, 0)
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: p, Err: err}
+		}
+		return fd, nil
+	}
+}
+
+// cacheTagName and cacheTagSignature are from the Cache Directory Tagging
+// Specification (bford.info/cachedir).
+const (
+	cacheTagName      = "CACHEDIR.TAG"
+	cacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55"
+)
+
+// isCacheDir reports whether dir holds a CACHEDIR.TAG that starts with the
+// signature; a tag without it does not count, as the specification says.
+func isCacheDir(dir string) bool {
+	fd, err := openNoatime(joinPath(dir, cacheTagName), unix.O_RDONLY|unix.O_NOFOLLOW)
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(fd), cacheTagName)
+	defer f.Close()
+	buf := make([]byte, len(cacheTagSignature))
+	n, _ := f.ReadAt(buf, 0)
+	return n == len(buf) && string(buf) == cacheTagSignature
+}
+
+// findNode looks name up in a parent tree that may be nil.
+func findNode(t *tree.Tree, name string) *tree.Node {
+	if t == nil {
+		return nil
+	}
+	return t.Find(name)
+}
