@@ -94,7 +94,7 @@ func TestRestoreVerifyMismatch(t *testing.T) {
 	f.mutate = nil
 	target = t.TempDir()
 	tamper := map[string]func(string) error{
-		filepath.Join(target, "v.txt"): func(p string) error { return os.WriteFile(p, []byte("ORIGINAL content"), 0o644) },
+		filepath.Join(target, "v.txt"):  func(p string) error { return os.WriteFile(p, []byte("ORIGINAL content"), 0o644) },
 		filepath.Join(target, "ok.txt"): func(p string) error { return os.Truncate(p, 2) },
 	}
 	st, err = Restore(context.Background(), f, root, target, Options{Verify: true, Workers: 1, Progress: func(p Progress) {

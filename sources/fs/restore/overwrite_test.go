@@ -25,12 +25,12 @@ func TestParseOverwrite(t *testing.T) {
 func TestOverwriteModes(t *testing.T) {
 	f := newFakeRepo()
 	root := f.saveTree(t, f.dir(t, "d", 0o755,
-		f.textFile("same", 0o644, "new!"),     // existing: same size and mtime
-		f.textFile("older", 0o644, "new!"),    // existing: older mtime
-		f.textFile("newer", 0o644, "new!"),    // existing: newer mtime
-		f.textFile("wastdir", 0o644, "new!"),  // existing: a directory (recent mtime)
-		f.textFile("symlink", 0o644, "new!"),  // existing: a symlink (recent mtime)
-		f.textFile("missing", 0o644, "new!"),  // not there yet
+		f.textFile("same", 0o644, "new!"),                        // existing: same size and mtime
+		f.textFile("older", 0o644, "new!"),                       // existing: older mtime
+		f.textFile("newer", 0o644, "new!"),                       // existing: newer mtime
+		f.textFile("wastdir", 0o644, "new!"),                     // existing: a directory (recent mtime)
+		f.textFile("symlink", 0o644, "new!"),                     // existing: a symlink (recent mtime)
+		f.textFile("missing", 0o644, "new!"),                     // not there yet
 		f.dir(t, "wasfile", 0o755, f.textFile("in", 0o644, "x")), // existing: a file
 	))
 	setup := func(t *testing.T, target string) {

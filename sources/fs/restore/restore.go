@@ -142,8 +142,8 @@ func (r *restorer) walk(ctx context.Context, t *tree.Tree, comps []string, dir *
 			return err
 		}
 		p := append(comps[:len(comps):len(comps)], n.Name)
-		sel := r.m.classify(p)
-		if sel == skip || (sel == search && n.Type != tree.TypeDir) {
+		sel := r.m.classify(p, n.Type == tree.TypeDir)
+		if sel == skip {
 			continue
 		}
 		// A Loader need not decode with tree.Decode; a name with a slash
