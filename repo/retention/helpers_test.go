@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -125,3 +126,6 @@ func single(t *testing.T, items []Item, p Policy, now time.Time) map[string][]st
 	}
 	return kept(groups)
 }
+
+// errorsIs is errors.Is, named here so test tables read naturally.
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

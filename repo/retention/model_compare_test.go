@@ -18,6 +18,9 @@ func compareWithModel(t *testing.T, items []Item, model map[string][]Item, p Pol
 	}
 	for _, g := range groups {
 		list := model[modelKey(g.Key.Host, g.Key.Paths)]
+		if !list[0].Time.Before(now) {
+			t.Fatalf("group %q: the model anchors within at the newest snapshot, which must be before now", g.Key)
+		}
 		if len(list) != len(g.Keep)+len(g.Remove) {
 			t.Fatalf("group %q: %d items, model has %d", g.Key, len(g.Keep)+len(g.Remove), len(list))
 		}
