@@ -56,7 +56,7 @@ func (j *joiner) splice(ctx context.Context, res segmentResult) error {
 	i, found := slices.BinarySearch(res.bounds, j.pos)
 	if !found {
 		var err error
-		if i, found, err = j.bridge(ctx, res.bounds); err != nil || !found {
+		if i, found, err = j.bridge(ctx, res); err != nil || !found {
 			return err
 		}
 	}
@@ -70,11 +70,14 @@ func (j *joiner) splice(ctx context.Context, res segmentResult) error {
 }
 
 // bridge continues the true chunking from j.pos, emitting each chunk, until a
-// boundary coincides with one of bounds (found, with its index) or passes
-// the last of them (not found: the next segment has to be tried).
-func (j *joiner) bridge(ctx context.Context, bounds []int64) (int, bool, error) {
+// boundary coincides with one of res.bounds (found, with its index) or
+// passes the last of them (not found: the next segment has to be tried). It
+// reads the segment's bytes from res rather than from the source again.
+func (j *joiner) bridge(ctx context.Context, res segmentResult) (int, bool, error) {
+	bounds := res.bounds
 	last := bounds[len(bounds)-1]
-	j.serial.reset(&rangeReader{ra: j.ra, off: j.pos, end: j.end}, j.pos)
+	src := segmentReaderAt{ra: j.ra, res: res}
+	j.serial.reset(&rangeReader{ra: src, off: j.pos, end: j.end}, j.pos)
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, false, fmt.Errorf("chunker: split: %w", err)
@@ -98,4 +101,30 @@ func (j *joiner) bridge(ctx context.Context, bounds []int64) (int, bool, error) 
 			return 0, false, nil
 		}
 	}
+}
+
+// segmentReaderAt serves reads from the chunks a worker has already read,
+// falling back to the source outside them. The chunks it reads from are not
+// yet handed to fn, so the caller cannot have modified them.
+type segmentReaderAt struct {
+	ra  io.ReaderAt
+	res segmentResult
+}
+
+func (s segmentReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		i, found := slices.BinarySearch(s.res.bounds, pos)
+		if !found {
+			i-- // the chunk starting before pos
+		}
+		if i < 0 || i >= len(s.res.chunks) {
+			m, err := s.ra.ReadAt(p[n:], pos)
+			return n + m, err
+		}
+		ch := s.res.chunks[i]
+		n += copy(p[n:], ch.Data[pos-ch.Offset:])
+	}
+	return n, nil
 }

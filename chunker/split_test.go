@@ -71,13 +71,14 @@ func TestSplitMatchesSequential(t *testing.T) {
 }
 
 // TestSplitDefaultParams runs the exported Split with repository defaults on
-// 256 MiB (64 MiB segments), on random data and on data whose zero runs and
-// repeated blocks straddle the segment joins at odd offsets.
+// 160 MiB (three 64 MiB segments, the last one short), on random data and
+// on data whose zero runs and repeated blocks straddle the segment joins at
+// odd offsets.
 func TestSplitDefaultParams(t *testing.T) {
 	p := defaultTestParams()
-	size := int64(256 << 20)
+	size := int64(160<<20 + 4321)
 	if testing.Short() {
-		size = 96 << 20
+		size = 96<<20 + 4321
 	}
 	random := randomBytes(20, int(size))
 	hostile := append([]byte(nil), random...)
