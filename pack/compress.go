@@ -46,14 +46,37 @@ var decoder = sync.OnceValue(func() *zstd.Decoder {
 // contents are overwritten, so a caller can reuse one buffer); otherwise
 // payload is plaintext itself. Safe for concurrent use.
 func Compress(dst, plaintext []byte) (payload []byte, compressed bool) {
-	if len(plaintext) == 0 {
-		return plaintext, false
-	}
-	out := encoder().EncodeAll(plaintext, dst[:0])
-	if len(out) >= len(plaintext) {
+	out, ok := compress(dst, plaintext)
+	if !ok {
 		return plaintext, false
 	}
 	return out, true
+}
+
+// compress is Compress returning the encoder's output buffer even when it
+// is not smaller, so that Writer.Add can keep it for the next blob.
+func compress(dst, plaintext []byte) (out []byte, smaller bool) {
+	if len(plaintext) == 0 {
+		return dst[:0], false
+	}
+	// Size dst for the worst case once: for inputs of 1 MiB and more the
+	// encoder otherwise grows its output by appending, several copies of
+	// the input's size for every incompressible chunk.
+	if bound := compressBound(len(plaintext)); cap(dst) < bound {
+		dst = make([]byte, 0, bound)
+	}
+	out = encoder().EncodeAll(plaintext, dst[:0])
+	return out, len(out) < len(plaintext)
+}
+
+// compressBound is zstd's ZSTD_COMPRESSBOUND, plus room for the frame
+// header: the most EncodeAll can produce from n bytes.
+func compressBound(n int) int {
+	b := n + n>>8 + 32
+	if n < 128<<10 {
+		b += (128<<10 - n) >> 11
+	}
+	return b
 }
 
 // checkFrameSize reports an error when a zstd payload declares a content

@@ -88,7 +88,8 @@ var openBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // header checksum, AEAD tag, decompression, raw length and keyed id must all
 // match want. It returns the plaintext appended to dst. aead is the pack's
 // key (KeyFor); master gives the id key. A failed tag wraps crypto.ErrAuth,
-// every other failure ErrFormat.
+// every other failure ErrFormat. dst's spare capacity must not overlap raw.
+// Safe for concurrent use.
 func DecodeBlob(master *crypto.Key, aead *crypto.AEAD, raw []byte, want Blob, dst []byte) ([]byte, error) {
 	short := want.ID.Short()
 	if master == nil || aead == nil {

@@ -9,9 +9,10 @@ import (
 	"cairn/internal/crypto"
 )
 
-// Writer assembles one pack in memory. Not safe for concurrent use: callers
-// compress in parallel with Compress and hand the payloads to AddPayload
-// from one goroutine.
+// Writer assembles one pack in memory: it holds every sealed blob until
+// Finalize, which needs the pack's size once more for the file it returns.
+// Not safe for concurrent use: callers compress in parallel with Compress
+// and hand the payloads to AddPayload from one goroutine.
 type Writer struct {
 	salt  Salt
 	aead  *crypto.AEAD
@@ -53,9 +54,11 @@ func (w *Writer) Add(t BlobType, id crypto.ID, plaintext []byte) error {
 	if err := w.check(t, id); err != nil {
 		return err
 	}
-	payload, compressed := Compress(w.scratch, plaintext)
+	out, compressed := compress(w.scratch, plaintext)
+	w.scratch = out[:0]
+	payload := plaintext
 	if compressed {
-		w.scratch = payload[:0]
+		payload = out
 	}
 	return w.AddPayload(t, id, payload, compressed, len(plaintext))
 }
