@@ -82,14 +82,14 @@ func TestIsRewindingTape(t *testing.T) {
 		major, minor uint32
 		want         bool
 	}{
-		{9, 0, true},     // /dev/st0
-		{9, 128, false},  // /dev/nst0
-		{9, 1, true},     // /dev/st1
-		{9, 129, false},  // /dev/nst1
-		{9, 32, true},    // /dev/st0l (mode 1)
-		{9, 160, false},  // /dev/nst0l
-		{8, 0, false},    // /dev/sda: not a tape
-		{1, 3, false},    // /dev/null
+		{9, 0, true},    // /dev/st0
+		{9, 128, false}, // /dev/nst0
+		{9, 1, true},    // /dev/st1
+		{9, 129, false}, // /dev/nst1
+		{9, 32, true},   // /dev/st0l (mode 1)
+		{9, 160, false}, // /dev/nst0l
+		{8, 0, false},   // /dev/sda: not a tape
+		{1, 3, false},   // /dev/null
 	} {
 		if got := isRewindingTape(tc.major, tc.minor); got != tc.want {
 			t.Errorf("isRewindingTape(%d, %d) = %v, want %v", tc.major, tc.minor, got, tc.want)
