@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"cairn/repo/tree"
 )
 
 // defaultLargeFile is the data-region size from which chunker.Split chunks
@@ -153,6 +155,16 @@ func (r *run) recordErr(err error) {
 	r.errs = append(r.errs, err)
 	r.errMu.Unlock()
 	r.c.errors.Add(1)
+}
+
+// nodeErr records err and notes it on the node it concerns; a node can
+// collect several (an unreadable xattr and an unreadable content).
+func (r *run) nodeErr(n *tree.Node, err error) {
+	r.recordErr(err)
+	if n.Error != "" {
+		n.Error += "; "
+	}
+	n.Error += err.Error()
 }
 
 func (r *run) stats() Stats {

@@ -56,8 +56,7 @@ func (r *run) fileContent(ctx context.Context, n *tree.Node, p string, pn *tree.
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		r.recordErr(err)
-		n.Error = err.Error()
+		r.nodeErr(n, err)
 		return nil
 	}
 	n.Content = content

@@ -11,7 +11,7 @@ import (
 // and, for a regular file, its content. Only fatal errors are returned;
 // anything else is recorded and leaves the node with Error set (or skipped
 // when it vanished before it could be stat'ed).
-func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, pn *tree.Node) error {
+func (r *run) saveEntry(ctx context.Context, e *entry, p string, nerr error, symlink bool, pn *tree.Node) error {
 	defer r.c.filesDone.Add(1)
 	// A symlink's target is read before lstat: readlink updates the link's
 	// atime (once, under relatime), and recording the atime after that
@@ -29,9 +29,11 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, p
 	}
 	n := nodeFromStat(e.node.Name, st, r.ids)
 	e.node = n
+	if nerr != nil {
+		r.nodeErr(n, nerr)
+	}
 	if xa, err := readXattrs(p); err != nil {
-		r.recordErr(err)
-		n.Error = err.Error()
+		r.nodeErr(n, err)
 	} else {
 		n.Xattrs = xa
 	}
@@ -44,10 +46,12 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, p
 			target, terr = os.Readlink(p)
 		}
 		if terr != nil {
-			r.recordErr(terr)
-			n.Error = terr.Error()
+			r.nodeErr(n, terr)
 		}
-		n.LinkTarget = target
+		n.LinkTarget = escapeInvalid(target)
+		if n.LinkTarget != target {
+			r.nodeErr(n, &os.PathError{Op: "store symlink target", Path: p, Err: errInvalidUTF8})
+		}
 	}
 	r.countFile(pn, unchanged(pn, n))
 	return nil

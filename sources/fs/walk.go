@@ -157,9 +157,11 @@ func (r *run) virtualDir(ctx context.Context, d *dirState, tn *tnode, ptree *tre
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		child, p, pn := tn.children[name], joinPath(d.path, name), findNode(ptree, name)
+		child, p := tn.children[name], joinPath(d.path, name)
+		stored, nerr := escapeInvalid(name), nameProblem(p, name)
+		pn := findNode(ptree, stored)
 		if child.target {
-			if err := r.addTarget(ctx, d, p, name, pn); err != nil {
+			if err := r.addTarget(ctx, d, p, stored, nerr, pn); err != nil {
 				return err
 			}
 			continue
@@ -178,7 +180,10 @@ func (r *run) virtualDir(ctx context.Context, d *dirState, tn *tnode, ptree *tre
 			r.recordErr(err)
 			continue
 		}
-		node := r.dirNode(name, p, st)
+		node := r.dirNode(stored, p, st)
+		if nerr != nil {
+			r.nodeErr(node, nerr)
+		}
 		d.add(node) // released when sub is saved
 		sub := newDirState(p, node, pn, d)
 		if err := r.virtualDir(ctx, sub, child, r.parentSubtree(ctx, pn)); err != nil {
@@ -207,7 +212,7 @@ func (r *run) parentSubtree(ctx context.Context, pn *tree.Node) *tree.Tree {
 }
 
 // addTarget adds a backup path to its parent directory.
-func (r *run) addTarget(ctx context.Context, d *dirState, p, name string, pn *tree.Node) error {
+func (r *run) addTarget(ctx context.Context, d *dirState, p, name string, nerr error, pn *tree.Node) error {
 	st, err := lstat(p)
 	if err != nil {
 		r.recordErr(err)
@@ -218,9 +223,9 @@ func (r *run) addTarget(ctx context.Context, d *dirState, p, name string, pn *tr
 		return nil
 	}
 	if !isDir {
-		return r.dispatch(ctx, d, p, name, st.Mode&unix.S_IFMT == unix.S_IFLNK, pn)
+		return r.dispatch(ctx, d, p, name, nerr, st.Mode&unix.S_IFMT == unix.S_IFLNK, pn)
 	}
-	return r.enterDir(ctx, d, p, name, st, pn, st.Dev)
+	return r.enterDir(ctx, d, p, name, nerr, st, pn, st.Dev)
 }
 
 // dirNode returns a directory's node with its xattrs.
@@ -230,16 +235,18 @@ func (r *run) dirNode(name, p string, st *unix.Stat_t) *tree.Node {
 	xa, err := readXattrs(p)
 	node.Xattrs = xa
 	if err != nil {
-		r.recordErr(err)
-		node.Error = err.Error()
+		r.nodeErr(node, err)
 	}
 	return node
 }
 
 // enterDir adds directory p to d and walks it unless it is on another
 // file system than devRoot with OneFileSystem set.
-func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, st *unix.Stat_t, pn *tree.Node, devRoot uint64) error {
+func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, nerr error, st *unix.Stat_t, pn *tree.Node, devRoot uint64) error {
 	node := r.dirNode(name, p, st)
+	if nerr != nil {
+		r.nodeErr(node, nerr)
+	}
 	d.add(node) // released when sub is saved
 	sub := newDirState(p, node, pn, d)
 	if !r.opts.OneFileSystem || st.Dev == devRoot {
@@ -255,30 +262,45 @@ func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, st *uni
 func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoot uint64) error {
 	ents, err := readDir(d.path)
 	if err != nil {
-		r.recordErr(err)
 		if d.node != nil {
-			d.node.Error = err.Error()
+			r.nodeErr(d.node, err)
+		} else {
+			r.recordErr(err)
 		}
 		if len(ents) == 0 {
 			return nil
 		}
 	}
 	cacheDir := r.opts.ExcludeCaches && isCacheDir(d.path)
+	var names map[string]bool // built only if a name needs escaping
 	for _, de := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		name := de.Name()
-		if cacheDir && name != cacheTagName {
+		raw := de.Name()
+		if cacheDir && raw != cacheTagName {
 			continue
 		}
-		p, isDir := joinPath(d.path, name), de.IsDir()
+		p, isDir := joinPath(d.path, raw), de.IsDir()
 		if r.match.excluded(p, isDir) {
 			continue
 		}
+		name, nerr := escapeInvalid(raw), nameProblem(p, raw)
+		if nerr != nil {
+			if names == nil {
+				names = map[string]bool{}
+				for _, de := range ents {
+					names[de.Name()] = true
+				}
+			}
+			if names[name] {
+				r.recordErr(fmt.Errorf("%w; the escaped name exists too, entry skipped", nerr))
+				continue
+			}
+		}
 		pn := findNode(ptree, name)
 		if !isDir {
-			if err := r.dispatch(ctx, d, p, name, de.Type()&fs.ModeSymlink != 0, pn); err != nil {
+			if err := r.dispatch(ctx, d, p, name, nerr, de.Type()&fs.ModeSymlink != 0, pn); err != nil {
 				return err
 			}
 			continue
@@ -289,9 +311,9 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 			continue
 		}
 		if nodeType(st.Mode) != tree.TypeDir {
-			err = r.dispatch(ctx, d, p, name, false, pn) // replaced since the listing
+			err = r.dispatch(ctx, d, p, name, nerr, false, pn) // replaced since the listing
 		} else {
-			err = r.enterDir(ctx, d, p, name, st, pn, devRoot)
+			err = r.enterDir(ctx, d, p, name, nerr, st, pn, devRoot)
 		}
 		if err != nil {
 			return err
@@ -302,13 +324,13 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 
 // dispatch hands a non-directory entry to a worker, blocking while all
 // workers are busy: that is what bounds the files in flight.
-func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, symlink bool, pn *tree.Node) error {
+func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, nerr error, symlink bool, pn *tree.Node) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	e := d.add(&tree.Node{Name: name})
 	r.g.Go(func() error {
-		if err := r.saveEntry(ctx, e, p, symlink, pn); err != nil {
+		if err := r.saveEntry(ctx, e, p, nerr, symlink, pn); err != nil {
 			return err
 		}
 		return r.release(ctx, d)
