@@ -20,7 +20,8 @@ import (
 // RunSuite runs every conformance test against backends made by newBackend.
 // newBackend is called once per subtest and must return an empty backend
 // that does not share files with the others; it should register its own
-// cleanup. The suite closes each backend it gets.
+// cleanup. Subtests run in parallel, so newBackend must be safe for
+// concurrent use. The suite closes each backend it gets.
 func RunSuite(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 	tests := []struct {
 		name string
@@ -45,17 +46,24 @@ func RunSuite(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"CancelDuringLoad", testCancelDuringLoad},
 		{"CancelDuringList", testCancelDuringList},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			be := newBackend(t)
-			defer func() {
-				if err := be.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			}()
-			tc.fn(t, be)
-		})
-	}
+	// The group makes RunSuite return only once every parallel subtest
+	// has finished, so callers may check or tear down right after it.
+	t.Run("conformance", func(t *testing.T) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				// Subtests are independent (one backend each) and mostly
+				// wait on fsync or the network, so they overlap well.
+				t.Parallel()
+				be := newBackend(t)
+				defer func() {
+					if err := be.Close(); err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				}()
+				tc.fn(t, be)
+			})
+		}
+	})
 }
 
 // rng returns a deterministic generator per test, so a failure replays.
