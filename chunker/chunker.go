@@ -38,13 +38,15 @@ type Chunker struct {
 }
 
 // New returns a Chunker over rd. Chunk offsets count from the start of rd.
-// Invalid params are reported by the first call to Next.
+// It checks the sizes and the polynomial's degree but, for speed, not its
+// irreducibility (see Params.Validate); invalid params are reported by the
+// first call to Next.
 func New(rd io.Reader, p Params) *Chunker { return NewAt(rd, 0, p) }
 
 // NewAt is like New, but chunk offsets count from base: use it when rd starts
 // at position base of a larger file or image.
 func NewAt(rd io.Reader, base int64, p Params) *Chunker {
-	if err := p.Validate(); err != nil {
+	if err := p.check(); err != nil {
 		return &Chunker{p: p, err: err}
 	}
 	c := newChunker(p)
@@ -82,6 +84,9 @@ func (c *Chunker) reset(rd io.Reader, base int64) {
 func (c *Chunker) Next() (Chunk, error) {
 	if c.err != nil {
 		return Chunk{}, c.err
+	}
+	if c.rc == nil {
+		return Chunk{}, fmt.Errorf("%w: Chunker not made by New or NewAt", ErrInvalidInput)
 	}
 	rch, err := c.rc.Next(c.scratch[:0])
 	if err != nil {

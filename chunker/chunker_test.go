@@ -145,6 +145,11 @@ func TestChunkerErrors(t *testing.T) {
 		t.Errorf("invalid params: Next() = %v, want ErrInvalidParams", err)
 	}
 
+	var zero Chunker
+	if _, err := zero.Next(); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("zero Chunker: Next() = %v, want ErrInvalidInput", err)
+	}
+
 	boom := errors.New("boom")
 	data := randomBytes(5, 3<<20)
 	rd := io.MultiReader(bytes.NewReader(data[:1<<20]), iotest.ErrReader(boom))

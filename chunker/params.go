@@ -68,17 +68,30 @@ func NewParams() (Params, error) {
 // Validate reports whether p can be used for chunking: the polynomial is
 // irreducible with a degree restic/chunker supports, and the sizes are
 // ordered MinSize <= 2^AverageBits <= MaxSize within sane limits. The error
-// wraps ErrInvalidParams.
+// wraps ErrInvalidParams. The irreducibility test takes milliseconds, so
+// call Validate when parameters enter the program (repository init and
+// open); New, Split and Resync only run the cheap checks that keep chunking
+// itself well-defined.
 func (p Params) Validate() error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	if pol := rc.Pol(p.Polynomial); !pol.Irreducible() {
+		return fmt.Errorf("%w: polynomial %v is reducible", ErrInvalidParams, pol)
+	}
+	return nil
+}
+
+// check is Validate without the irreducibility test. A reducible
+// polynomial only weakens the fingerprint; these checks are the ones
+// without which restic/chunker would misbehave (negative skips, shifts by
+// the wrong amount) or hold unbounded chunks in memory.
+func (p Params) check() error {
 	pol := rc.Pol(p.Polynomial)
-	// Degree first: restic's irreducibility test reports 0 and 1 as
-	// irreducible and is only overflow-free for small degrees.
+	// restic shifts the digest right by deg-8 and only supports up to 53.
 	if d := pol.Deg(); d < minPolDeg || d > maxPolDeg {
 		return fmt.Errorf("%w: polynomial %v has degree %d, want %d..%d",
 			ErrInvalidParams, pol, d, minPolDeg, maxPolDeg)
-	}
-	if !pol.Irreducible() {
-		return fmt.Errorf("%w: polynomial %v is reducible", ErrInvalidParams, pol)
 	}
 	if p.AverageBits < 1 || p.AverageBits > maxAverageBits || p.AverageBits >= pol.Deg() {
 		return fmt.Errorf("%w: average bits %d, want 1..%d and below the polynomial degree %d",

@@ -46,7 +46,7 @@ type ResyncStats struct {
 // The first error from fn is returned unchanged and stops the walk.
 func Resync(ctx context.Context, ra io.ReaderAt, size int64, old []OldChunk, changed []Extent,
 	p Params, fn func(c Chunk, reuse *OldChunk) error) (ResyncStats, error) {
-	if err := p.Validate(); err != nil {
+	if err := p.check(); err != nil {
 		return ResyncStats{}, err
 	}
 	if size < 0 {

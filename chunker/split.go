@@ -32,7 +32,7 @@ const segmentChunks = 64
 // stops the split; cancelling ctx stops it with ctx's error.
 func Split(ctx context.Context, ra io.ReaderAt, offset, size int64, p Params,
 	workers int, fn func(Chunk) error) error {
-	if err := p.Validate(); err != nil {
+	if err := p.check(); err != nil {
 		return err
 	}
 	if offset < 0 || size < 0 || offset > math.MaxInt64-size {
