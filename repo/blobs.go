@@ -79,7 +79,9 @@ func (r *Repository) reserve(id crypto.ID, t pack.BlobType) (known bool, err err
 	if err != nil {
 		return false, fmt.Errorf("index lookup %s: %w", id.Short(), err)
 	}
-	if ok && e.Type == t {
+	// A blob in a pack that prune will delete is stored again: this is
+	// what lets prune delete such packs while backups run.
+	if ok && e.Type == t && !r.Doomed(e.Pack) {
 		return true, nil
 	}
 	r.mu.Lock()

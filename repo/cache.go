@@ -45,7 +45,9 @@ func (r *Repository) openCache(ctx context.Context) error {
 // SyncIndex brings the local index cache up to date with the index files
 // in the backend: new files are added; if a cached file was removed (by
 // prune or repair), the cache is rebuilt from scratch, because a blob may
-// be listed by several files.
+// be listed by several files. It also reloads prune's deletion records.
+// Writers call it again after taking their lock, so that a backup either
+// sees a deletion record or holds a lock older than it.
 func (r *Repository) SyncIndex(ctx context.Context) error {
 	stored := map[crypto.ID]bool{}
 	err := r.be.List(ctx, backend.IndexFile, func(fi backend.FileInfo) error {
@@ -58,6 +60,9 @@ func (r *Repository) SyncIndex(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("list index files: %w", err)
+	}
+	if err := r.loadDoomed(ctx); err != nil {
+		return err
 	}
 	cached, err := r.cache.Files()
 	if err != nil {

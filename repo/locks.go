@@ -37,7 +37,8 @@ const lockRefresh = 5 * time.Minute
 type LockInfo struct {
 	Name     string    `json:"-"`
 	Kind     LockKind  `json:"kind"`
-	Time     time.Time `json:"time"`
+	Created  time.Time `json:"created"`
+	Time     time.Time `json:"time"` // last refresh
 	Host     string    `json:"host"`
 	PID      int       `json:"pid"`
 	Username string    `json:"username,omitempty"`
@@ -107,7 +108,7 @@ func (r *Repository) Locks(ctx context.Context) ([]LockInfo, error) {
 		if err != nil {
 			// An unreadable lock is treated as a fresh exclusive one so
 			// that nothing runs over it unnoticed; unlock removes it.
-			li = LockInfo{Name: name, Kind: LockExclusive, Time: r.now(), Host: "?", Command: "unreadable lock file"}
+			li = LockInfo{Name: name, Kind: LockExclusive, Created: r.now(), Time: r.now(), Host: "?", Command: "unreadable lock file"}
 		}
 		out = append(out, li)
 	}
@@ -137,7 +138,8 @@ func (r *Repository) Lock(ctx context.Context, kind LockKind, command string) (*
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, err
 	}
-	li := LockInfo{Name: hex.EncodeToString(rnd[:]) + hex.EncodeToString(rnd[:]), Kind: kind, Time: r.now(), PID: os.Getpid(), Command: command}
+	now := r.now()
+	li := LockInfo{Name: hex.EncodeToString(rnd[:]) + hex.EncodeToString(rnd[:]), Kind: kind, Created: now, Time: now, PID: os.Getpid(), Command: command}
 	li.Host, _ = os.Hostname()
 	li.Username = os.Getenv("USER")
 	if err := r.saveLock(ctx, li); err != nil {

@@ -58,6 +58,7 @@ type Repository struct {
 	mu      sync.Mutex
 	packers map[pack.BlobType]*pack.Writer
 	pending map[crypto.ID]pack.BlobType // saved blobs not yet in the cache
+	doomed  map[crypto.ID]bool          // packs listed in deletion records
 	stats   SaveStats
 
 	packKeys  keyCache
@@ -134,6 +135,7 @@ func newRepository(be backend.Backend, key *crypto.Key, keyID crypto.ID, cfg Con
 		fileAEAD:  key.FileAEAD(),
 		packers:   map[pack.BlobType]*pack.Writer{},
 		pending:   map[crypto.ID]pack.BlobType{},
+		doomed:    map[crypto.ID]bool{},
 		packKeys:  newKeyCache(key, 256),
 		treeCache: newTreeCache(64 << 20),
 	}
@@ -207,3 +209,6 @@ func (r *Repository) Close() error {
 	}
 	return err
 }
+
+// Now returns the repository's clock (injectable through Options.Now).
+func (r *Repository) Now() time.Time { return r.opts.Now() }

@@ -61,6 +61,11 @@ func cmdBackup() *cli.Command {
 				return err
 			}
 			defer lock.Unlock()
+			// Sync again under the lock: a backup either sees prune's
+			// deletion records or holds a lock older than them.
+			if err := r.SyncIndex(c.Context); err != nil {
+				return err
+			}
 
 			start := time.Now()
 			sn := repo.NewSnapshot(start, repo.KindFS, paths)

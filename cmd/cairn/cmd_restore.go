@@ -69,7 +69,7 @@ func cmdRestore() *cli.Command {
 				opts.Includes = append(opts.Includes, path.Clean("/"+sub))
 			}
 			prog := newProgress(e, "restore")
-			opts.Progress = func(p restore.Progress) { prog.update(p.FilesDone, p.BytesDone, p.TotalFiles, p.TotalBytes) }
+			opts.Progress = func(p restore.Progress) { prog.update(p.Files, p.Bytes, 0, 0) }
 			e.printf("restoring snapshot %s of %v at %s to %s\n", sn.ID.Short(), sn.Paths, sn.Time.Local().Format("2006-01-02 15:04:05"), c.String("target"))
 			st, err := restore.Restore(c.Context, r, sn.Tree, c.String("target"), opts)
 			prog.done()

@@ -51,7 +51,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, reorderArgs(app, args))
 	code := exitCode(ctx, err)
 	if err != nil && code != exitPartial {
 		var ee *exitErr

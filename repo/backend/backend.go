@@ -24,10 +24,14 @@ const (
 	IndexFile    FileType = "index"
 	SnapshotFile FileType = "snapshots"
 	LockFile     FileType = "locks"
+	// DeletionFile records packs that prune removed from the index and
+	// will delete after a grace period (the two-phase protocol in
+	// docs/format.md).
+	DeletionFile FileType = "deletions"
 )
 
 // AllFileTypes lists every file type, config first.
-var AllFileTypes = []FileType{ConfigFile, KeyFile, PackFile, IndexFile, SnapshotFile, LockFile}
+var AllFileTypes = []FileType{ConfigFile, KeyFile, PackFile, IndexFile, SnapshotFile, LockFile, DeletionFile}
 
 // Handle names one file. For ConfigFile the Name is ignored.
 type Handle struct {
