@@ -2,10 +2,16 @@
 
 package st
 
-import "fmt"
+import (
+	"fmt"
 
-// Drive is not available on this platform; see Open.
-type Drive struct{}
+	"cairn/tapeio"
+)
+
+// Drive is not available on this platform; see Open. It carries the
+// tapeio.Drive method set so that callers compile everywhere, but no value
+// of it is ever made.
+type Drive struct{ tapeio.Drive }
 
 // Open fails on this platform: the st ioctl layout is only defined here
 // for 64-bit Linux.
