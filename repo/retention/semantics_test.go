@@ -370,3 +370,16 @@ func TestApplyErrors(t *testing.T) {
 		t.Fatalf("Apply(nil) = %v, %v; want no groups", groups, err)
 	}
 }
+
+func TestWithinBucketsExcludeTheCutoffInstant(t *testing.T) {
+	latest := time.Date(2022, 8, 10, 12, 0, 0, 0, time.UTC)
+	items := []Item{
+		item("latest", latest),
+		item("exact", latest.AddDate(0, 0, -1)),
+		item("older", latest.AddDate(0, 0, -2)),
+	}
+	// "exact" is the newest of its hour but sits on the cutoff, which is
+	// exclusive for every within rule.
+	wantKept(t, single(t, items, Policy{WithinHourly: Duration{Days: 1}}, latest.Add(time.Hour)), "latest")
+	wantKept(t, single(t, items, Policy{WithinHourly: Duration{Days: 1, Hours: 1}}, latest.Add(time.Hour)), "latest", "exact")
+}
