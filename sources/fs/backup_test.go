@@ -42,7 +42,7 @@ func TestBackupFixtureMatchesLstat(t *testing.T) {
 		if n == nil {
 			t.Fatalf("snapshot has no node for ancestor %s", p)
 		}
-		if within(tmp, p) {
+		if within(p, tmp) {
 			checkNode(t, p, n)
 			continue
 		}
