@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -44,8 +45,17 @@ func (e *exitErr) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// CAIRN_CPUPROFILE writes a pprof CPU profile (docs/performance.md).
+	if p := os.Getenv("CAIRN_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	pprof.StopCPUProfile()
 	os.Exit(code)
 }
 
@@ -96,7 +106,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Flags:                globalFlags(),
 		Commands: []*cli.Command{
 			cmdInit(), cmdBackup(), cmdSnapshots(), cmdLs(), cmdFind(), cmdDiff(),
-			cmdCat(), cmdDump(), cmdRestore(), cmdTag(), cmdStats(), cmdUnlock(), cmdKey(), cmdCheck(),
+			cmdCat(), cmdDump(), cmdRestore(), cmdTag(), cmdStats(), cmdUnlock(), cmdKey(), cmdCheck(), cmdForget(), cmdPrune(),
 		},
 	}
 }

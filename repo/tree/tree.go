@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"cairn/internal/crypto"
 )
@@ -71,6 +73,48 @@ type Node struct {
 	Subtree    *crypto.ID `json:"subtree,omitempty"`
 	// Error records why the node could not be read completely (partial snapshot).
 	Error string `json:"error,omitempty"`
+}
+
+// nodeJSON is Node without its methods, for the default encoding.
+type nodeJSON Node
+
+// rawNode carries names that are not valid UTF-8. JSON strings cannot hold
+// arbitrary bytes (Go's encoder would replace them by U+FFFD), so such a
+// name is stored as base64 bytes beside a readable, lossy rendering.
+type rawNode struct {
+	*nodeJSON
+	NameRaw       []byte `json:"name_raw,omitempty"`
+	LinkTargetRaw []byte `json:"linktarget_raw,omitempty"`
+}
+
+// MarshalJSON encodes the node losslessly, whatever bytes its names hold.
+func (n *Node) MarshalJSON() ([]byte, error) {
+	c := *n
+	aux := rawNode{nodeJSON: (*nodeJSON)(&c)}
+	if !utf8.ValidString(n.Name) {
+		aux.NameRaw = []byte(n.Name)
+		c.Name = strings.ToValidUTF8(n.Name, "\uFFFD")
+	}
+	if !utf8.ValidString(n.LinkTarget) {
+		aux.LinkTargetRaw = []byte(n.LinkTarget)
+		c.LinkTarget = strings.ToValidUTF8(n.LinkTarget, "\uFFFD")
+	}
+	return json.Marshal(aux)
+}
+
+// UnmarshalJSON restores names stored as raw bytes.
+func (n *Node) UnmarshalJSON(b []byte) error {
+	aux := rawNode{nodeJSON: (*nodeJSON)(n)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	if aux.NameRaw != nil {
+		n.Name = string(aux.NameRaw)
+	}
+	if aux.LinkTargetRaw != nil {
+		n.LinkTarget = string(aux.LinkTargetRaw)
+	}
+	return nil
 }
 
 // Tree is one directory's entries, sorted by name.

@@ -45,6 +45,26 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	}
 }
 
+func TestNonUTF8NamesSurvive(t *testing.T) {
+	name, target := "latin1-\xe9\xff", "../\xfe"
+	tr := &Tree{Nodes: []*Node{{Name: name, Type: TypeSymlink, LinkTarget: target}, {Name: "plain", Type: TypeFile}}}
+	b, err := tr.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := got.Find(name)
+	if n == nil || n.LinkTarget != target {
+		t.Fatalf("non-UTF-8 name or target lost: %q", b)
+	}
+	if got.Find("plain") == nil || strings.Contains(string(b), `"name_raw":null`) {
+		t.Fatalf("plain node encoded oddly: %s", b)
+	}
+}
+
 func TestDecodeRejectsUnsafeTrees(t *testing.T) {
 	for name, js := range map[string]string{
 		"dotdot":    `{"nodes":[{"name":"..","type":"file"}]}`,
