@@ -58,11 +58,14 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, nerr error, sym
 }
 
 // unchanged is the parent detection rule: same type, size, mtime, ctime
-// and inode, and the parent node is complete. ctime catches changes that
-// restore an old mtime (touch -d, tar); the inode catches a file replaced
-// by another of the same size and times (rename over it).
+// and inode, and for a file a complete content list. ctime catches changes
+// that restore an old mtime (touch -d, tar); the inode catches a file
+// replaced by another of the same size and times (rename over it). A file
+// that could not be read is stored without content, so it is read again;
+// other node errors (an unstorable name, an unreadable xattr) do not
+// concern the content.
 func unchanged(pn, n *tree.Node) bool {
-	return pn != nil && pn.Error == "" && pn.Type == n.Type &&
+	return pn != nil && pn.Type == n.Type &&
 		pn.Size == n.Size && pn.Inode == n.Inode &&
 		pn.ModTime.Equal(n.ModTime) && pn.ChangeTime.Equal(n.ChangeTime) &&
 		(n.Type != tree.TypeFile || pn.ContentSize() == pn.Size)
