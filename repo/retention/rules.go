@@ -87,7 +87,10 @@ func (r *withinRule) offer(t time.Time, nr int, oldest bool) (string, bool) {
 		return "", false
 	}
 	reason, ok := r.bucketRule.offer(t, nr, oldest)
-	return reason + " " + r.within.String(), ok
+	if !ok {
+		return "", false
+	}
+	return reason + " " + r.within.String(), true
 }
 
 // anchor returns the time the within rules are measured from: the newest
