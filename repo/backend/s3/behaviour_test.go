@@ -289,8 +289,9 @@ func TestMisbehavingServer(t *testing.T) {
 	}
 }
 
-// TestStorageClass checks that the configured class is sent with uploads.
-func TestStorageClass(t *testing.T) {
+// TestPutHeaders checks that uploads carry the configured storage class
+// and a Content-MD5 for the server to verify.
+func TestPutHeaders(t *testing.T) {
 	srv := startServer(t)
 	ctx := context.Background()
 	rec := &headerRecorder{rt: http.DefaultTransport.(*http.Transport).Clone()}
@@ -308,6 +309,9 @@ func TestStorageClass(t *testing.T) {
 	if rec.storageClass != "STANDARD_IA" {
 		t.Errorf("PUT sent x-amz-storage-class %q, want STANDARD_IA", rec.storageClass)
 	}
+	if rec.contentMD5 != "ndTkYSaMgDT1yFZOFVxnpg==" { // base64(md5("x"))
+		t.Errorf("PUT sent Content-MD5 %q, want the MD5 of the body", rec.contentMD5)
+	}
 	oi, err := be.client.StatObject(ctx, cfg.Bucket, be.key(h), minio.StatObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -315,17 +319,18 @@ func TestStorageClass(t *testing.T) {
 	t.Logf("server reports storage class %q", oi.StorageClass)
 }
 
-// headerRecorder keeps the storage class header of the last PUT.
+// headerRecorder keeps headers of the last PUT.
 type headerRecorder struct {
-	rt           http.RoundTripper
-	mu           sync.Mutex
-	storageClass string
+	rt                       http.RoundTripper
+	mu                       sync.Mutex
+	storageClass, contentMD5 string
 }
 
 func (r *headerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method == http.MethodPut {
 		r.mu.Lock()
 		r.storageClass = req.Header.Get("X-Amz-Storage-Class")
+		r.contentMD5 = req.Header.Get("Content-Md5")
 		r.mu.Unlock()
 	}
 	return r.rt.RoundTrip(req)
