@@ -217,3 +217,14 @@ func (r *Repository) BlobSize(id crypto.ID) (stored, raw int64, ok bool, err err
 	}
 	return int64(e.Length), int64(e.RawLength), true, nil
 }
+
+// SaveBlobCopy stores a blob again even though the index lists it, when
+// its indexed copy is in pack from (being salvaged or repacked) — unless a
+// copy in another pack is already known.
+func (r *Repository) SaveBlobCopy(ctx context.Context, t pack.BlobType, id crypto.ID, data []byte, from crypto.ID) error {
+	r.mu.Lock()
+	r.doomed[from] = true
+	r.mu.Unlock()
+	_, err := r.saveBlobWithID(ctx, t, id, data)
+	return err
+}

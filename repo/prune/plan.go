@@ -3,7 +3,6 @@ package prune
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"cairn/index"
@@ -141,7 +140,7 @@ func dueRecords(ctx context.Context, r *repo.Repository, records []*repo.Deletio
 		}
 		blocked := ""
 		for _, l := range locks {
-			if l.Kind == repo.LockMaintenance || r.IsStale(l) || (l.PID == os.Getpid() && l.Host == hostname()) {
+			if l.Kind == repo.LockMaintenance || r.IsStale(l) {
 				continue
 			}
 			if l.Created.Before(rec.Time.Add(opts.SkewMargin)) {
@@ -158,10 +157,6 @@ func dueRecords(ctx context.Context, r *repo.Repository, records []*repo.Deletio
 	return due, nil
 }
 
-func hostname() string {
-	h, _ := os.Hostname()
-	return h
-}
 
 // planPhase2 splits the due records' packs: a pack is deleted unless it
 // holds a used blob that no pack outside the deletion set provides.
