@@ -157,7 +157,6 @@ func dueRecords(ctx context.Context, r *repo.Repository, records []*repo.Deletio
 	return due, nil
 }
 
-
 // planPhase2 splits the due records' packs: a pack is deleted unless it
 // holds a used blob that no pack outside the deletion set provides.
 func planPhase2(r *repo.Repository, due []*repo.DeletionRecord, used *BlobSet, p *Plan) error {
