@@ -32,7 +32,9 @@ func newTapeSet(t testing.TB, capacity, earlyWarning int64) *tapeSet {
 	}
 }
 
-func (s *tapeSet) path(seq int) string { return filepath.Join(s.dir, fmt.Sprintf("vol%03d.vtape", seq)) }
+func (s *tapeSet) path(seq int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("vol%03d.vtape", seq))
+}
 
 // next is a WriterOptions.NextVolume.
 func (s *tapeSet) next(ctx context.Context, seq int) (tapeio.Drive, error) {
