@@ -71,12 +71,13 @@ func (r *run) readFile(ctx context.Context, p string, n *tree.Node) ([]tree.Chun
 	if r.opts.hooks != nil && r.opts.hooks.beforeOpen != nil {
 		r.opts.hooks.beforeOpen(p)
 	}
-	fd, err := openNoatime(p, unix.O_RDONLY|unix.O_NOFOLLOW)
+	fd, err := openNoatime(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), p)
-	defer f.Close()
+	// The fd is used directly (pread), not through an *os.File, which
+	// would try to register a non-blocking fd with the poller.
+	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, &os.PathError{Op: "fstat", Path: p, Err: err}
@@ -85,7 +86,7 @@ func (r *run) readFile(ctx context.Context, p string, n *tree.Node) ([]tree.Chun
 		return nil, &os.PathError{Op: "open", Path: p, Err: errors.New("replaced during backup")}
 	}
 	cs := r.newContentSaver(ctx)
-	ra := &countingReaderAt{f: f, n: &r.c.bytesRead}
+	ra := &countingReaderAt{fd: fd, n: &r.c.bytesRead}
 	size := int64(n.Size)
 	err = regions(fd, size, func(off, length int64, hole bool) error {
 		if hole {
@@ -215,17 +216,35 @@ func (cs *contentSaver) wait() ([]tree.Chunk, error) {
 	return out, nil
 }
 
-// countingReaderAt counts the bytes read, so that BytesRead is what was
-// actually read from disk, re-reads by chunker.Split's re-join included.
+// countingReaderAt reads a file descriptor with pread and counts the
+// bytes, so that BytesRead is what was actually read from disk, re-reads by
+// chunker.Split's re-join included.
 type countingReaderAt struct {
-	f *os.File
-	n *atomic.Int64
+	fd int
+	n  *atomic.Int64
 }
 
+// ReadAt implements io.ReaderAt: it fills p unless the file ends first
+// (io.EOF) or a read fails.
 func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := c.f.ReadAt(p, off)
-	c.n.Add(int64(n))
-	return n, err
+	done := 0
+	for done < len(p) {
+		n, err := unix.Pread(c.fd, p[done:], off+int64(done))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			c.n.Add(int64(done))
+			return done, fmt.Errorf("pread at %d: %w", off+int64(done), err)
+		}
+		if n == 0 {
+			c.n.Add(int64(done))
+			return done, io.EOF
+		}
+		done += n
+	}
+	c.n.Add(int64(done))
+	return done, nil
 }
 
 // inodeKey identifies an inode within the run.

@@ -31,6 +31,8 @@ type memRepo struct {
 	failAfter int64
 	// onSave, if set, runs at the start of every SaveBlob.
 	onSave func(ctx context.Context)
+	// discardData keeps only the ids of data blobs, for measurements.
+	discardData bool
 }
 
 var _ Repo = (*memRepo)(nil)
@@ -61,7 +63,11 @@ func (r *memRepo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (c
 		m = r.trees
 	}
 	if _, ok := m[id]; !ok {
-		m[id] = bytes.Clone(data)
+		if t == pack.DataBlob && r.discardData {
+			m[id] = nil
+		} else {
+			m[id] = bytes.Clone(data)
+		}
 	}
 	return id, nil
 }

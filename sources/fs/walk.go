@@ -357,10 +357,11 @@ func readDir(p string) ([]os.DirEntry, error) {
 }
 
 // openNoatime opens p with O_NOATIME, which only the owner or a process
-// with CAP_FOWNER may use, falling back to a plain open. O_NONBLOCK keeps
-// a fifo swapped in since lstat from blocking the open.
+// with CAP_FOWNER may use, falling back to a plain open. Callers opening
+// something other than a directory add O_NONBLOCK, so that a fifo swapped
+// in since lstat cannot block the open.
 func openNoatime(p string, flags int) (int, error) {
-	flags |= unix.O_CLOEXEC | unix.O_NONBLOCK
+	flags |= unix.O_CLOEXEC
 	for {
 		fd, err := unix.Open(p, flags|unix.O_NOATIME, 0)
 		if err == unix.EPERM {
@@ -386,7 +387,7 @@ const (
 // isCacheDir reports whether dir holds a CACHEDIR.TAG that starts with the
 // signature; a tag without it does not count, as the specification says.
 func isCacheDir(dir string) bool {
-	fd, err := openNoatime(joinPath(dir, cacheTagName), unix.O_RDONLY|unix.O_NOFOLLOW)
+	fd, err := openNoatime(joinPath(dir, cacheTagName), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK)
 	if err != nil {
 		return false
 	}
