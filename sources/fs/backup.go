@@ -22,6 +22,11 @@ import (
 // keep the workers busy and Split's segment bookkeeping does not pay.
 const defaultLargeFile = 64 << 20
 
+// maxSplitWorkers caps the goroutines chunking one large file: Split holds
+// up to workers+1 segments of 64 MiB in memory, and hashing, compressing
+// and sealing the chunks (in SaveBlob) needs the other cores anyway.
+const maxSplitWorkers = 4
+
 // run is the state of one Backup call. Everything a run mutates lives here,
 // so concurrent Backups share nothing.
 type run struct {

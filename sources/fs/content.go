@@ -125,7 +125,7 @@ func (r *run) chunkRegion(ctx context.Context, ra io.ReaderAt, off, length int64
 			return ctx.Err()
 		}
 		defer func() { <-r.largeSem }()
-		return chunker.Split(ctx, ra, off, length, p, r.workers, func(c chunker.Chunk) error {
+		return chunker.Split(ctx, ra, off, length, p, min(r.workers, maxSplitWorkers), func(c chunker.Chunk) error {
 			return cs.add(c.Data)
 		})
 	default:
