@@ -187,3 +187,5 @@ func spans(info FileInfo, a, b uint32) bool {
 func emulatorFlip(block int64, bit int) emulator.Faults {
 	return emulator.Faults{Flips: []emulator.Flip{{Block: block, Bit: bit}}}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
