@@ -49,9 +49,6 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, nerr error, sym
 			r.nodeErr(n, terr)
 		}
 		n.LinkTarget = escapeInvalid(target)
-		if n.LinkTarget != target {
-			r.nodeErr(n, &os.PathError{Op: "store symlink target", Path: p, Err: errInvalidUTF8})
-		}
 	}
 	r.countFile(pn, unchanged(pn, n))
 	return nil
