@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"cairn/repo/tree"
@@ -28,6 +29,13 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, nerr error, sym
 		return nil
 	}
 	n := nodeFromStat(e.node.Name, st, r.ids)
+	if n.Type == tree.TypeDir {
+		// Replaced by a directory since the listing: walking it here would
+		// race the walker, and a directory node needs a subtree.
+		r.recordErr(&os.PathError{Op: "lstat", Path: p, Err: errors.New("became a directory during backup, skipped")})
+		e.skip = true
+		return nil
+	}
 	e.node = n
 	if nerr != nil {
 		r.nodeErr(n, nerr)
