@@ -10,8 +10,8 @@ import (
 // Extent is a changed region of a disk image or stream, as reported by CBT
 // or a caller-supplied list.
 type Extent struct {
-	Offset int64
-	Length int64
+	Offset int64 // first changed byte
+	Length int64 // bytes changed from Offset on; 0 means none
 }
 
 // normaliseExtents clips extents to [0, size), drops empty ones, sorts them

@@ -9,9 +9,9 @@ import (
 // OldChunk is one chunk of the parent snapshot's chunk list. The list is
 // contiguous from offset 0 and must have been produced with the same Params.
 type OldChunk struct {
-	Offset int64
-	Size   int64
-	ID     [32]byte
+	Offset int64    // position in the parent image
+	Size   int64    // length in bytes
+	ID     [32]byte // blob id, passed back to fn untouched
 }
 
 // ResyncStats says how much of the new image Resync read and reused.
