@@ -12,7 +12,7 @@ import (
 // and, for a regular file, its content. Only fatal errors are returned;
 // anything else is recorded and leaves the node with Error set (or skipped
 // when it vanished before it could be stat'ed).
-func (r *run) saveEntry(ctx context.Context, e *entry, p string, nerr error, symlink bool, pn *tree.Node) error {
+func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, pn *tree.Node) error {
 	defer r.c.filesDone.Add(1)
 	// A symlink's target is read before lstat: readlink updates the link's
 	// atime (once, under relatime), and recording the atime after that
@@ -37,9 +37,6 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, nerr error, sym
 		return nil
 	}
 	e.node = n
-	if nerr != nil {
-		r.nodeErr(n, nerr)
-	}
 	if xa, err := readXattrs(p); err != nil {
 		r.nodeErr(n, err)
 	} else {
@@ -56,7 +53,7 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, nerr error, sym
 		if terr != nil {
 			r.nodeErr(n, terr)
 		}
-		n.LinkTarget = escapeInvalid(target)
+		n.LinkTarget = target
 	}
 	r.countFile(pn, unchanged(pn, n))
 	return nil

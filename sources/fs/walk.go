@@ -7,86 +7,11 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
-	"cairn/internal/crypto"
 	"cairn/repo/tree"
 )
-
-// dirState is a directory whose tree blob is being assembled. The walker
-// appends its entries in name order; workers fill them in. pending counts
-// the entries not yet done plus one held by the walker until the listing is
-// complete; whoever brings it to zero saves the tree and releases the
-// parent, so directories complete bottom-up without anyone waiting.
-type dirState struct {
-	path    string
-	node    *tree.Node // nil for the snapshot's root tree
-	pnode   *tree.Node // the same entry in the parent snapshot, or nil
-	up      *dirState
-	entries []*entry
-	pending atomic.Int64
-	id      crypto.ID // the saved tree; valid once pending reached zero
-}
-
-// entry is one node of a directory; skip drops it (it vanished).
-type entry struct {
-	node *tree.Node
-	skip bool
-}
-
-func newDirState(p string, node, pnode *tree.Node, up *dirState) *dirState {
-	d := &dirState{path: p, node: node, pnode: pnode, up: up}
-	d.pending.Store(1)
-	return d
-}
-
-// add appends an entry; only the walker calls it.
-func (d *dirState) add(n *tree.Node) *entry {
-	e := &entry{node: n}
-	d.entries = append(d.entries, e)
-	d.pending.Add(1)
-	return e
-}
-
-// release marks one entry (or the walker's listing) done, saving the tree
-// when it was the last.
-func (r *run) release(ctx context.Context, d *dirState) error {
-	for ; d != nil; d = d.up {
-		if d.pending.Add(-1) > 0 {
-			return nil
-		}
-		t := &tree.Tree{Nodes: make([]*tree.Node, 0, len(d.entries))}
-		for _, e := range d.entries {
-			if !e.skip {
-				t.Nodes = append(t.Nodes, e.node)
-			}
-		}
-		id, err := r.repo.SaveTree(ctx, t)
-		if err != nil {
-			return &fatalError{fmt.Errorf("save tree %s: %w", d.path, err)}
-		}
-		d.id = id
-		if d.node != nil {
-			d.node.Subtree = &id
-			r.countDir(d, id)
-		}
-	}
-	return nil
-}
-
-func (r *run) countDir(d *dirState, id crypto.ID) {
-	r.c.dirsDone.Add(1)
-	switch {
-	case d.pnode == nil || d.pnode.Type != tree.TypeDir:
-		r.c.dirsNew.Add(1)
-	case d.pnode.Subtree != nil && *d.pnode.Subtree == id:
-		r.c.dirsUnmodified.Add(1)
-	default:
-		r.c.dirsChanged.Add(1)
-	}
-}
 
 // tnode is one component of the backup paths: the root tree mirrors the
 // absolute paths, so /home/u/x and /home/v share "home".
@@ -157,11 +82,9 @@ func (r *run) virtualDir(ctx context.Context, d *dirState, tn *tnode, ptree *tre
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		child, p := tn.children[name], joinPath(d.path, name)
-		stored, nerr := escapeInvalid(name), nameProblem(p, name)
-		pn := findNode(ptree, stored)
+		child, p, pn := tn.children[name], joinPath(d.path, name), findNode(ptree, name)
 		if child.target {
-			if err := r.addTarget(ctx, d, p, stored, nerr, pn); err != nil {
+			if err := r.addTarget(ctx, d, p, name, pn); err != nil {
 				return err
 			}
 			continue
@@ -180,10 +103,7 @@ func (r *run) virtualDir(ctx context.Context, d *dirState, tn *tnode, ptree *tre
 			r.recordErr(err)
 			continue
 		}
-		node := r.dirNode(stored, p, st)
-		if nerr != nil {
-			r.nodeErr(node, nerr)
-		}
+		node := r.dirNode(name, p, st)
 		d.add(node) // released when sub is saved
 		sub := newDirState(p, node, pn, d)
 		if err := r.virtualDir(ctx, sub, child, r.parentSubtree(ctx, pn)); err != nil {
@@ -212,7 +132,7 @@ func (r *run) parentSubtree(ctx context.Context, pn *tree.Node) *tree.Tree {
 }
 
 // addTarget adds a backup path to its parent directory.
-func (r *run) addTarget(ctx context.Context, d *dirState, p, name string, nerr error, pn *tree.Node) error {
+func (r *run) addTarget(ctx context.Context, d *dirState, p, name string, pn *tree.Node) error {
 	st, err := lstat(p)
 	if err != nil {
 		r.recordErr(err)
@@ -223,9 +143,9 @@ func (r *run) addTarget(ctx context.Context, d *dirState, p, name string, nerr e
 		return nil
 	}
 	if !isDir {
-		return r.dispatch(ctx, d, p, name, nerr, st.Mode&unix.S_IFMT == unix.S_IFLNK, pn)
+		return r.dispatch(ctx, d, p, name, st.Mode&unix.S_IFMT == unix.S_IFLNK, pn)
 	}
-	return r.enterDir(ctx, d, p, name, nerr, st, pn, st.Dev)
+	return r.enterDir(ctx, d, p, name, st, pn, st.Dev)
 }
 
 // dirNode returns a directory's node with its xattrs.
@@ -242,11 +162,8 @@ func (r *run) dirNode(name, p string, st *unix.Stat_t) *tree.Node {
 
 // enterDir adds directory p to d and walks it unless it is on another
 // file system than devRoot with OneFileSystem set.
-func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, nerr error, st *unix.Stat_t, pn *tree.Node, devRoot uint64) error {
+func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, st *unix.Stat_t, pn *tree.Node, devRoot uint64) error {
 	node := r.dirNode(name, p, st)
-	if nerr != nil {
-		r.nodeErr(node, nerr)
-	}
 	d.add(node) // released when sub is saved
 	sub := newDirState(p, node, pn, d)
 	if !r.opts.OneFileSystem || st.Dev == devRoot {
@@ -272,35 +189,21 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 		}
 	}
 	cacheDir := r.opts.ExcludeCaches && isCacheDir(d.path)
-	var names map[string]bool // built only if a name needs escaping
 	for _, de := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		raw := de.Name()
-		if cacheDir && raw != cacheTagName {
+		name := de.Name()
+		if cacheDir && name != cacheTagName {
 			continue
 		}
-		p, isDir := joinPath(d.path, raw), de.IsDir()
+		p, isDir := joinPath(d.path, name), de.IsDir()
 		if r.match.excluded(p, isDir) {
 			continue
 		}
-		name, nerr := escapeInvalid(raw), nameProblem(p, raw)
-		if nerr != nil {
-			if names == nil {
-				names = map[string]bool{}
-				for _, de := range ents {
-					names[de.Name()] = true
-				}
-			}
-			if names[name] {
-				r.recordErr(fmt.Errorf("%w; the escaped name exists too, entry skipped", nerr))
-				continue
-			}
-		}
 		pn := findNode(ptree, name)
 		if !isDir {
-			if err := r.dispatch(ctx, d, p, name, nerr, de.Type()&fs.ModeSymlink != 0, pn); err != nil {
+			if err := r.dispatch(ctx, d, p, name, de.Type()&fs.ModeSymlink != 0, pn); err != nil {
 				return err
 			}
 			continue
@@ -311,9 +214,9 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 			continue
 		}
 		if nodeType(st.Mode) != tree.TypeDir {
-			err = r.dispatch(ctx, d, p, name, nerr, false, pn) // replaced since the listing
+			err = r.dispatch(ctx, d, p, name, false, pn) // replaced since the listing
 		} else {
-			err = r.enterDir(ctx, d, p, name, nerr, st, pn, devRoot)
+			err = r.enterDir(ctx, d, p, name, st, pn, devRoot)
 		}
 		if err != nil {
 			return err
@@ -324,13 +227,13 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 
 // dispatch hands a non-directory entry to a worker, blocking while all
 // workers are busy: that is what bounds the files in flight.
-func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, nerr error, symlink bool, pn *tree.Node) error {
+func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, symlink bool, pn *tree.Node) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	e := d.add(&tree.Node{Name: name})
 	r.g.Go(func() error {
-		if err := r.saveEntry(ctx, e, p, nerr, symlink, pn); err != nil {
+		if err := r.saveEntry(ctx, e, p, symlink, pn); err != nil {
 			return err
 		}
 		return r.release(ctx, d)

@@ -77,9 +77,9 @@ func TestCompareTreesNoticesDifferences(t *testing.T) {
 	a := filepath.Join(dir, "a")
 	MakeFixture(t, a)
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(b string) error
-		want  string
+		want   string
 	}{
 		{"mode", func(b string) error { return os.Chmod(filepath.Join(b, "perms/setuid"), 0o755) }, "mode"},
 		{"owner", func(b string) error { return os.Lchown(filepath.Join(b, "files/one"), 99, 99) }, "owner"},
