@@ -85,6 +85,12 @@ func (r *run) readFile(ctx context.Context, p string, n *tree.Node) ([]tree.Chun
 	if st.Ino != n.Inode || st.Dev != n.DeviceID || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, &os.PathError{Op: "open", Path: p, Err: errors.New("replaced during backup")}
 	}
+	// A file that shrank since lstat would otherwise be recorded with a
+	// hole where its end was (SEEK_DATA past EOF finds no data). One that
+	// grew is read up to its lstat size, matching the recorded metadata.
+	if err := checkShrunk(fd, p, n.Size); err != nil {
+		return nil, err
+	}
 	cs := r.newContentSaver(ctx)
 	ra := &countingReaderAt{fd: fd, n: &r.c.bytesRead}
 	size := int64(n.Size)
@@ -103,7 +109,23 @@ func (r *run) readFile(ctx context.Context, p string, n *tree.Node) ([]tree.Chun
 	if err != nil {
 		return nil, &os.PathError{Op: "read", Path: p, Err: err}
 	}
+	if err := checkShrunk(fd, p, n.Size); err != nil {
+		return nil, err
+	}
 	return content, nil
+}
+
+// checkShrunk reports an error if the open file is now shorter than size.
+func checkShrunk(fd int, p string, size uint64) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "fstat", Path: p, Err: err}
+	}
+	if uint64(st.Size) < size {
+		return &os.PathError{Op: "read", Path: p,
+			Err: fmt.Errorf("file shrank during backup from %d to %d bytes", size, st.Size)}
+	}
+	return nil
 }
 
 // chunkRegion chunks the data region [off, off+length) into cs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -179,6 +180,46 @@ func TestVanishedFile(t *testing.T) {
 	}
 	if n := nodes["stays"]; n == nil || n.Error != "" {
 		t.Errorf("other file node %+v", n)
+	}
+}
+
+// TestFileShrinks truncates a file between its lstat and its read: the
+// content is not what was stat'ed, so the node gets an error, no content.
+func TestFileShrinks(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "log")
+	writeFile(t, p, make([]byte, 300<<10))
+	r := newMemRepo()
+	res := backup(t, r, []string{dir}, Options{hooks: &testHooks{beforeOpen: func(string) {
+		os.Truncate(p, 100<<10)
+	}}})
+	n := under(snapshot(t, r, res.Root), dir)["log"]
+	if !res.Partial || len(res.Stats.Errors) != 1 || !strings.Contains(res.Stats.Errors[0].Error(), "shrank") ||
+		n == nil || n.Error == "" || n.Content != nil {
+		t.Errorf("partial=%v errors=%v node=%+v, want a shrank error on a node without content", res.Partial, res.Stats.Errors, n)
+	}
+	// The next backup reads it again, though size and times now match
+	// nothing stored.
+	res2 := backup(t, r, []string{dir}, Options{ParentRoot: &res.Root})
+	if res2.Partial || res2.Stats.BytesRead != 100<<10 {
+		t.Errorf("next backup: partial=%v read %d, want complete and 100 KiB", res2.Partial, res2.Stats.BytesRead)
+	}
+}
+
+// TestBoundedConcurrency: with slow saves, the chunks being saved never
+// exceed Workers+1, however many files there are.
+func TestBoundedConcurrency(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 40; i++ {
+		b := make([]byte, 200<<10)
+		b[0], b[1] = byte(i), 1 // distinct files
+		writeFile(t, filepath.Join(dir, fmt.Sprint(i)), b)
+	}
+	r := newMemRepo()
+	r.delay = 2 * time.Millisecond
+	backup(t, r, []string{dir}, Options{Workers: 3})
+	if m := r.maxInFlight.Load(); m > 4 || m < 2 {
+		t.Errorf("%d concurrent data saves, want 2..4 with 3 workers", m)
 	}
 }
 

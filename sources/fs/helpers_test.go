@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"cairn/chunker"
 	"cairn/internal/crypto"
@@ -33,6 +34,11 @@ type memRepo struct {
 	onSave func(ctx context.Context)
 	// discardData keeps only the ids of data blobs, for measurements.
 	discardData bool
+	// delay slows every data SaveBlob, so that work piles up where the
+	// archiver does not bound it.
+	delay time.Duration
+	// inFlight and maxInFlight track concurrent data SaveBlob calls.
+	inFlight, maxInFlight atomic.Int64
 }
 
 var _ Repo = (*memRepo)(nil)
@@ -54,6 +60,11 @@ func (r *memRepo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (c
 		if n := r.dataSaves.Add(1); r.failAfter > 0 && n > r.failAfter {
 			return crypto.ID{}, errInjected
 		}
+		n := r.inFlight.Add(1)
+		defer r.inFlight.Add(-1)
+		for m := r.maxInFlight.Load(); n > m && !r.maxInFlight.CompareAndSwap(m, n); m = r.maxInFlight.Load() {
+		}
+		time.Sleep(r.delay)
 	}
 	id := crypto.Hash(data)
 	r.mu.Lock()
