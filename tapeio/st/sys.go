@@ -22,10 +22,17 @@ type sysCalls interface {
 // unixSys makes the real system calls.
 type unixSys struct{}
 
-func (unixSys) Read(fd int, p []byte) (int, error)  { return unix.Read(fd, p) }
-func (unixSys) Write(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
-func (unixSys) Close(fd int) error                  { return unix.Close(fd) }
+// Read is read(2).
+func (unixSys) Read(fd int, p []byte) (int, error) { return unix.Read(fd, p) }
 
+// Write is write(2).
+func (unixSys) Write(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
+
+// Close is close(2); st writes a filemark here after a write.
+func (unixSys) Close(fd int) error { return unix.Close(fd) }
+
+// Ioctl is ioctl(2). Not retried on EINTR: a repeated MTFSF would space
+// twice.
 func (unixSys) Ioctl(fd int, req uintptr, arg unsafe.Pointer) error {
 	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
 	if errno != 0 {

@@ -50,6 +50,7 @@ type BlockError struct {
 	Err       error
 }
 
+// Error implements error.
 func (e *BlockError) Error() string {
 	return fmt.Sprintf("volume %d (%s) tape file %d block %d: %v", e.VolumeSeq, e.VolumeID, e.TapeFile, e.Block, e.Err)
 }
@@ -73,6 +74,7 @@ type IncompleteError struct {
 	Err           error
 }
 
+// Error implements error.
 func (e *IncompleteError) Error() string {
 	s := fmt.Sprintf("set file %d (%s %q) incomplete at offset %d", e.SetFile, e.Kind, e.Name, e.Offset)
 	if e.MissingVolume != 0 {

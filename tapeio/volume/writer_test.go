@@ -302,3 +302,21 @@ func TestMixedRunsOfSameSetNotSpliced(t *testing.T) {
 		t.Fatalf("no sequence error reported: %+v", r.Report().Incomplete)
 	}
 }
+
+func TestMediumTooSmallFailsInsteadOfLooping(t *testing.T) {
+	s := newTapeSet(t, 16+2*(9+MinBlockSize)-1000, 1000) // label and filemark fit, no data block
+	ctx := context.Background()
+	asked := 0
+	next := func(ctx context.Context, seq int) (tapeio.Drive, error) {
+		asked++
+		return s.next(ctx, seq)
+	}
+	w, err := NewWriter(ctx, WriterOptions{NextVolume: next, BlockSize: MinBlockSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.WriteFile(ctx, KindPack, "p", bytes.NewReader(randomBytes(1, 100)))
+	if err == nil || asked != 1 {
+		t.Fatalf("write to a too small medium: %v after asking for %d volumes", err, asked)
+	}
+}

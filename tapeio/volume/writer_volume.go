@@ -80,6 +80,10 @@ func (w *Writer) refuseSameSet(old Label) error {
 // changeVolume finishes the full volume, with fs's fragment on it, and
 // starts the next one, where fs's file continues.
 func (w *Writer) changeVolume(ctx context.Context, fs *fileState) error {
+	if v := w.cur(); v.Blocks <= 1 {
+		// Nothing but the label fits: every next volume would do the same.
+		return w.fail(fmt.Errorf("volume %d: end of medium right after the label: medium too small for %d-byte blocks", v.Seq, w.bs))
+	}
 	if err := w.endVolume(fs); err != nil {
 		return err
 	}
