@@ -20,7 +20,7 @@ import (
 // setuid/setgid/sticky bits, numeric and named owner, mtime/atime/ctime with
 // nanoseconds, symlink targets, devices, fifos, hardlinks (as tar hardlinks
 // to the first path of the inode in the stream) and xattrs (as PAX
-// SCHILY.xattr records); sockets are left out. Memory stays at one chunk
+// SCHILY.xattr records); sockets are left out (tar has no socket type). Memory stays at one chunk
 // whatever the size of a file. A blob that cannot be loaded ends the stream
 // with an error naming the path; what was written before stays written.
 func Dump(ctx context.Context, l Loader, root crypto.ID, snapPath string, w io.Writer) error {

@@ -52,12 +52,6 @@ func (r *restorer) makeDir(d *dirState) bool {
 // Regular files go to the workers; everything else is made here. Only a
 // cancelled ctx is returned.
 func (r *restorer) restoreEntry(ctx context.Context, n *tree.Node, dst string, jobs chan<- fileJob) error {
-	if n.Type == tree.TypeSocket {
-		// A socket belongs to the process that bound it; it cannot be
-		// restored meaningfully.
-		r.count(dst, 0, 0, 0, 1)
-		return nil
-	}
 	var group *linkGroup
 	if key, ok := hardlinkKey(n); ok {
 		if g := r.inodes[key]; g != nil {
@@ -87,6 +81,10 @@ func (r *restorer) restoreEntry(ctx context.Context, n *tree.Node, dst string, j
 		err = unix.Mknod(dst, unix.S_IFBLK|0o600, int(n.Rdev))
 	case tree.TypeCharDev:
 		err = unix.Mknod(dst, unix.S_IFCHR|0o600, int(n.Rdev))
+	case tree.TypeSocket:
+		// mknod makes a socket file with nobody listening: what a backup
+		// of a socket can give back, with its owner, mode and times.
+		err = unix.Mknod(dst, unix.S_IFSOCK|0o600, 0)
 	default:
 		err = fmt.Errorf("unknown node type %q", n.Type)
 	}

@@ -145,12 +145,9 @@ func TestRoundTripFixture(t *testing.T) {
 	fstest.MakeFixture(t, src)
 	f := newFakeRepo()
 	root := snapshotDir(t, f, src)
-	// Sockets are recorded but not restored.
-	removeFromFixture(t, src, func(fi os.FileInfo) bool { return fi.Mode()&os.ModeSocket != 0 })
-
 	target := t.TempDir()
 	st := mustRestore(t, f, root, target, Options{Verify: true, Workers: 4})
-	if len(st.Errors) != 0 || st.Skipped != 1 {
+	if len(st.Errors) != 0 || st.Skipped != 0 {
 		t.Errorf("stats %+v", st)
 	}
 	fstest.CompareTrees(t, src, target)
@@ -162,6 +159,8 @@ func TestRoundTripFixture(t *testing.T) {
 	}
 	fstest.CompareTrees(t, src, target)
 
+	// tar has no sockets: Dump leaves them out.
+	removeFromFixture(t, src, func(fi os.FileInfo) bool { return fi.Mode()&os.ModeSocket != 0 })
 	gnutar, err := exec.LookPath("tar")
 	if err != nil {
 		t.Skip("no tar to cross-check Dump with")
