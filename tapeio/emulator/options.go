@@ -33,7 +33,8 @@ type Options struct {
 // Faults injects failures into one open Drive. Counters start at Open.
 type Faults struct {
 	// FailRead makes the FailRead-th ReadRecord call (counting from 1) fail
-	// with ErrIO, as an unreadable record would: the record is skipped.
+	// with ErrIO, as an unreadable record would: the record is skipped. If
+	// that call meets a filemark or the end of data, nothing is injected.
 	FailRead int
 	// FailWrite makes the FailWrite-th WriteRecord call fail with ErrIO;
 	// nothing is written.

@@ -31,6 +31,9 @@ func readLabel(d tapeio.Drive) (Label, error) {
 	if err != nil {
 		return Label{}, fmt.Errorf("%w: reading first record: %w", ErrNotLabeled, err)
 	}
+	if n < 0 || n > len(buf) {
+		return Label{}, fmt.Errorf("%w: drive returned %d bytes for a %d-byte buffer", ErrNotLabeled, n, len(buf))
+	}
 	h, payload, err := unseal(buf[:n])
 	if err != nil {
 		return Label{}, fmt.Errorf("%w: %w", ErrNotLabeled, err)
@@ -133,7 +136,7 @@ func (v *VolumeReader) readBlock() (h header, payload []byte, block uint64, fm, 
 		return h, nil, block, false, false, v.blockErr(block, rerr)
 	}
 	v.driveErr = 0
-	if n != len(v.buf) {
+	if n != len(v.buf) { // also guards a driver that returns more than asked
 		return h, nil, block, false, false, v.blockErr(block, fmt.Errorf("%w: %d-byte record, block size %d", ErrBadBlock, n, len(v.buf)))
 	}
 	h, payload, err = unseal(v.buf[:n])

@@ -29,8 +29,10 @@ type Report struct {
 	Damaged        []*BlockError
 	Incomplete     []*IncompleteError
 	// UnseenFiles are set file numbers of which no block was found: files
-	// wholly on missing volumes, or whose first block was damaged.
-	UnseenFiles []uint32
+	// wholly on missing volumes, or whose first block was damaged. At most
+	// maxUnseen are listed; UnseenTruncated says more were left out.
+	UnseenFiles     []uint32
+	UnseenTruncated bool
 	// EndOfSet is the set's trailer, nil if it was not reached.
 	EndOfSet *EndOfSet
 }
@@ -130,13 +132,28 @@ func (r *SetReader) checkLabel(l Label, seq int) error {
 	return nil
 }
 
+// maxUnseen bounds Report.UnseenFiles, so that a file number or a
+// trailer count that is wrong yet checksummed cannot exhaust memory.
+const maxUnseen = 1 << 20
+
 // seen records that a file number turned up, and the gap before it.
 func (r *SetReader) seen(setFile uint32) {
-	for ; r.nextFile < setFile; r.nextFile++ {
-		r.report.UnseenFiles = append(r.report.UnseenFiles, r.nextFile)
-	}
+	r.unseenUpTo(setFile)
 	if setFile >= r.nextFile {
 		r.nextFile = setFile + 1
+	}
+}
+
+// unseenUpTo lists the file numbers from nextFile up to end (excluded) as
+// unseen and moves nextFile there.
+func (r *SetReader) unseenUpTo(end uint32) {
+	for ; r.nextFile < end; r.nextFile++ {
+		if len(r.report.UnseenFiles) >= maxUnseen {
+			r.report.UnseenTruncated = true
+			r.nextFile = end
+			return
+		}
+		r.report.UnseenFiles = append(r.report.UnseenFiles, r.nextFile)
 	}
 }
 
@@ -144,9 +161,7 @@ func (r *SetReader) seen(setFile uint32) {
 func (r *SetReader) finish() {
 	r.done = true
 	if eos := r.report.EndOfSet; eos != nil {
-		for ; r.nextFile < eos.Files; r.nextFile++ {
-			r.report.UnseenFiles = append(r.report.UnseenFiles, r.nextFile)
-		}
+		r.unseenUpTo(eos.Files)
 	}
 }
 

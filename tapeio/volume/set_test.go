@@ -142,3 +142,16 @@ func TestMissingVolume(t *testing.T) {
 		t.Error("test set has no file wholly on volume 2")
 	}
 }
+
+func TestUnseenListIsBounded(t *testing.T) {
+	r, err := NewSetReader(SetReaderOptions{OpenVolume: newTapeSet(t, 0, 0).open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.seen(3)
+	r.seen(maxUnseen + 10) // a checksummed but absurd file number
+	rep := r.Report()
+	if len(rep.UnseenFiles) != maxUnseen || !rep.UnseenTruncated || rep.UnseenFiles[0] != 0 || r.nextFile != maxUnseen+11 {
+		t.Fatalf("%d unseen (truncated %v), next %d", len(rep.UnseenFiles), rep.UnseenTruncated, r.nextFile)
+	}
+}
