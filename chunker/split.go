@@ -93,8 +93,13 @@ func split(ctx context.Context, ra io.ReaderAt, offset, size int64, p Params,
 		defer wg.Done()
 		defer close(jobs)
 		defer close(pending)
-		for s := offset; s < end; s += seg {
-			job := segmentJob{start: s, end: min(s+seg, end), out: make(chan segmentResult, 1)}
+		for s := offset; s < end; {
+			e := end
+			if end-s > seg { // written so that s+seg cannot overflow
+				e = s + seg
+			}
+			job := segmentJob{start: s, end: e, out: make(chan segmentResult, 1)}
+			s = e
 			select {
 			case pending <- job.out:
 			case <-ctx.Done():
