@@ -7,6 +7,7 @@ import (
 
 	"cairn/chunker"
 	"cairn/repo"
+	"cairn/repo/backend/location"
 )
 
 func cmdInit() *cli.Command {
@@ -14,7 +15,7 @@ func cmdInit() *cli.Command {
 		Name:  "init",
 		Usage: "create a new repository",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "pack-size", Usage: "target pack size in `MiB` (default 16)"},
+			&cli.IntFlag{Name: "pack-size", Usage: "target pack size in `MiB` (default 16, 64 for object stores)"},
 			&cli.StringFlag{Name: "copy-chunker-params-from", Usage: "use the chunker parameters of repository `URL` (password from CAIRN_FROM_PASSWORD)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -28,6 +29,10 @@ func cmdInit() *cli.Command {
 				return err
 			}
 			opts := repo.InitOptions{Options: e.repoOptions(), PackSize: c.Int("pack-size") << 20}
+			// Object stores charge per request: bigger packs by default.
+			if kind, _ := location.Kind(c.String("repo")); kind != "local" && opts.PackSize == 0 {
+				opts.PackSize = repo.DefaultObjectPackSize
+			}
 			if from := c.String("copy-chunker-params-from"); from != "" {
 				p, err := chunkerParamsFrom(c, from)
 				if err != nil {
@@ -51,7 +56,7 @@ func cmdInit() *cli.Command {
 }
 
 func chunkerParamsFrom(c *cli.Context, loc string) (chunker.Params, error) {
-	be, err := openLocation(loc, false)
+	be, err := openLocation(c.Context, loc, false, nil, 5)
 	if err != nil {
 		return chunker.Params{}, err
 	}

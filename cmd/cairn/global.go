@@ -16,7 +16,7 @@ import (
 
 	"cairn/repo"
 	"cairn/repo/backend"
-	"cairn/repo/backend/local"
+	"cairn/repo/backend/location"
 )
 
 func globalFlags() []cli.Flag {
@@ -24,6 +24,8 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, EnvVars: []string{"CAIRN_REPOSITORY"}, Usage: "repository `URL` (a local path, local:/path)"},
 		&cli.StringFlag{Name: "password-file", EnvVars: []string{"CAIRN_PASSWORD_FILE"}, Usage: "read the password from `FILE`"},
 		&cli.StringFlag{Name: "password-command", EnvVars: []string{"CAIRN_PASSWORD_COMMAND"}, Usage: "run `COMMAND` (with sh -c) and use its first output line as password"},
+		&cli.StringSliceFlag{Name: "option", Aliases: []string{"o"}, Usage: "backend option `KEY=VALUE` (e.g. s3.region=eu-west-1, s3.storage-class=STANDARD_IA)"},
+		&cli.IntFlag{Name: "connections", Value: 5, Usage: "concurrent backend requests"},
 		&cli.StringFlag{Name: "cache-dir", EnvVars: []string{"CAIRN_CACHE_DIR"}, Usage: "local cache `DIR` (default: XDG cache dir/cairn)"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "use a private temporary index cache"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"},
@@ -81,22 +83,40 @@ func (e *env) openBackend(create bool) (backend.Backend, error) {
 	if loc == "" {
 		return nil, errors.New("no repository given: use -r/--repo or CAIRN_REPOSITORY")
 	}
-	return openLocation(loc, create)
+	ext, err := parseOptions(e.c.StringSlice("option"))
+	if err != nil {
+		return nil, err
+	}
+	return openLocation(e.c.Context, loc, create, ext, e.c.Int("connections"))
 }
 
-func openLocation(loc string, create bool) (backend.Backend, error) {
-	path := strings.TrimPrefix(loc, "local:")
-	if i := strings.Index(path, ":"); i > 0 && !strings.HasPrefix(path, "/") && !strings.HasPrefix(path, ".") {
-		return nil, fmt.Errorf("unsupported repository URL %q", loc)
-	}
-	if create {
-		return local.Create(path)
-	}
-	be, err := local.Open(path)
+// openLocation opens a repository URL and stacks the backend wrappers
+// (retry, connection limit, request counting) once, here.
+func openLocation(ctx context.Context, loc string, create bool, ext map[string]string, connections int) (backend.Backend, error) {
+	raw, err := location.Open(ctx, loc, location.Options{Create: create, Extended: ext})
 	if backend.IsNotExist(err) {
 		return nil, fmt.Errorf("%s: %w", loc, repo.ErrNoRepository)
 	}
-	return be, err
+	if err != nil {
+		return nil, err
+	}
+	be, _ := backend.Stack(raw, backend.StackOptions{Connections: connections})
+	return be, nil
+}
+
+func parseOptions(opts []string) (map[string]string, error) {
+	if len(opts) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, o := range opts {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok {
+			return nil, fmt.Errorf("-o %q: want key=value", o)
+		}
+		m[k] = v
+	}
+	return m, nil
 }
 
 // password finds the password: --password-file, --password-command,
