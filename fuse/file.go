@@ -60,11 +60,12 @@ func (f *fileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uin
 }
 
 // handle is an open file; it remembers where the last read ended, to
-// recognise sequential reading.
+// recognise sequential reading, and how far ahead to fetch.
 type handle struct {
-	f    *fileNode
-	mu   sync.Mutex
-	next int // chunk after the last read's last chunk
+	f      *fileNode
+	mu     sync.Mutex
+	next   int   // chunk after the last read's last chunk
+	window int64 // read-ahead bytes; grows while reads stay sequential
 }
 
 var _ gofs.FileReader = (*handle)(nil)
@@ -93,16 +94,27 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (gofuse.ReadR
 }
 
 // readAhead prefetches the chunks after last when the read continues
-// the previous one, until ReadAhead bytes are on their way.
+// the previous one. Like the kernel's page cache read-ahead, the window
+// starts small and doubles with every sequential read up to ReadAhead,
+// so a random reader whose large reads the kernel splits in pieces does
+// not pull in the full window each time. The kernel may deliver a
+// sequential reader's requests slightly out of order, hence the slack
+// of one chunk either way.
 func (h *handle) readAhead(first, last int) {
+	limit := h.f.fsys.opts.ReadAhead
 	h.mu.Lock()
 	seq := first >= h.next-1 && first <= h.next+1
 	h.next = last + 1
-	h.mu.Unlock()
-	budget := h.f.fsys.opts.ReadAhead
-	if !seq || budget < 0 {
-		return
+	switch {
+	case !seq || limit < 0:
+		h.window = 0
+	case h.window == 0:
+		h.window = max(limit/8, 1)
+	default:
+		h.window = min(2*h.window, limit)
 	}
+	budget := h.window
+	h.mu.Unlock()
 	chunks := h.f.node.Content
 	for i := last + 1; i < len(chunks) && budget > 0; i++ {
 		c := chunks[i]
