@@ -13,7 +13,7 @@ import (
 const (
 	prefixBlob  = 'b' // blob id -> blobValue
 	prefixPack  = 'p' // pack id -> packValue
-	prefixFile  = 'f' // index file id -> fileMarker
+	prefixFile  = 'f' // index file id -> fileValue
 	keyMeta     = "m" // -> cacheMagic; absent or different means rebuild
 	keyDirty    = "d" // present while Add or RemoveFile runs
 	keyIDLen    = 1 + crypto.IDSize
@@ -26,8 +26,29 @@ const (
 // it: an old cache is then dropped and rebuilt instead of misread.
 var cacheMagic = []byte("cairn index cache v1")
 
-// fileMarker is the value of a file key.
-var fileMarker = []byte{1}
+// fileValue is the value of a file key: a version byte (1), then the ids
+// of the packs the file lists. Keeping them lets RemoveFile work when the
+// file itself is gone (another host's prune deleted it).
+func fileValue(f *File) []byte {
+	v := make([]byte, 1, 1+len(f.Packs)*crypto.IDSize)
+	v[0] = 1
+	for i := range f.Packs {
+		v = append(v, f.Packs[i].ID[:]...)
+	}
+	return v
+}
+
+// parseFileValue returns the pack ids of a file value.
+func parseFileValue(id crypto.ID, v []byte) ([]crypto.ID, error) {
+	if len(v) < 1 || v[0] != 1 || (len(v)-1)%crypto.IDSize != 0 {
+		return nil, fmt.Errorf("index file %v: marker of %d bytes: %w", id.Short(), len(v), ErrCorrupt)
+	}
+	ids := make([]crypto.ID, (len(v)-1)/crypto.IDSize)
+	for i := range ids {
+		copy(ids[i][:], v[1+i*crypto.IDSize:])
+	}
+	return ids, nil
+}
 
 func idKey(prefix byte, id crypto.ID) []byte {
 	k := make([]byte, keyIDLen)

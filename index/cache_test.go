@@ -211,7 +211,8 @@ func TestCacheRemoveSuperseded(t *testing.T) {
 	checkHolds(t, c, b)
 	checkFiles(t, c, idB)
 	checkCount(t, c, 12, 3)
-	if err := c.RemoveFile(idB, b); err != nil {
+	// Without the file's content: the cache remembers B's packs.
+	if err := c.RemoveFile(idB, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkGone(t, c, b.Packs...)
@@ -222,8 +223,10 @@ func TestCacheRemoveSuperseded(t *testing.T) {
 func TestCacheRemoveAfterRepack(t *testing.T) {
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(13)
-	// A lists P1 and P2. A prune keeps P2, repacks one blob of P1 into P3
-	// and writes B = {P2, P3} superseding A, then deletes P1 and A.
+	// A lists P1 and P2. A prune (on another host: A is gone when this
+	// cache learns of it, so RemoveFile gets no content) keeps P2,
+	// repacks one blob of P1 into P3 and writes B = {P2, P3} superseding
+	// A, then deletes P1 and A.
 	a := randFile(rng, 2, 3)
 	p1, p2 := a.Packs[0], a.Packs[1]
 	p3 := randFile(rng, 1, 1).Packs[0]
@@ -238,7 +241,7 @@ func TestCacheRemoveAfterRepack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := c.RemoveFile(idA, a); err != nil {
+	if err := c.RemoveFile(idA, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkHolds(t, c, b)
@@ -333,9 +336,12 @@ func TestCacheConcurrentLookupAndAdd(t *testing.T) {
 func TestCacheCorruptValue(t *testing.T) {
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(16)
-	bid, pid := randID(rng), randID(rng)
+	bid, pid, fid := randID(rng), randID(rng), randID(rng)
 	err := c.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(idKey(prefixBlob, bid), []byte{1, 2, 3}); err != nil {
+			return err
+		}
+		if err := txn.Set(idKey(prefixFile, fid), []byte{1, 2}); err != nil {
 			return err
 		}
 		return txn.Set(idKey(prefixPack, pid), make([]byte, packHdrLen+1))
@@ -351,6 +357,9 @@ func TestCacheCorruptValue(t *testing.T) {
 	}
 	if err := c.ForEachPack(func(PackInfo) error { return nil }); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("ForEachPack over bad value: %v, want ErrCorrupt", err)
+	}
+	if err := c.RemoveFile(fid, nil); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("RemoveFile with a bad marker: %v, want ErrCorrupt", err)
 	}
 }
 

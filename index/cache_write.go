@@ -40,7 +40,9 @@ func (c *Cache) AddFiles(files []NamedFile) error {
 // RemoveFile drops an index file's entries: the file's marker, and every
 // pack no other file in the cache lists any more, with those of its blobs
 // whose entry still points into it. Removing a file the cache does not
-// hold does nothing. f must be the content Add was given for fileID.
+// hold does nothing. The cache remembers which packs each file listed, so
+// f may be nil: a file another host deleted can no longer be read. If f
+// is given it must be the content Add was given for fileID.
 //
 // A pack listed by several files (a file and the one superseding it) is
 // reference counted and stays until its last file is removed. One case is
@@ -49,8 +51,10 @@ func (c *Cache) AddFiles(files []NamedFile) error {
 // still holds it. A miss only costs a backup a re-upload; callers that
 // need the blob (restore, check) rebuild the cache before failing.
 func (c *Cache) RemoveFile(fileID crypto.ID, f *File) error {
-	if err := f.validate(); err != nil {
-		return fmt.Errorf("remove index file %v: %w", fileID.Short(), err)
+	if f != nil {
+		if err := f.validate(); err != nil {
+			return fmt.Errorf("remove index file %v: %w", fileID.Short(), err)
+		}
 	}
 	if err := c.write(func() ([]op, error) { return c.planRemove(fileID, f) }); err != nil {
 		return fmt.Errorf("remove index file %v: %w", fileID.Short(), err)
@@ -185,7 +189,7 @@ func (c *Cache) planAdd(files []NamedFile) ([]op, error) {
 					ops = append(ops, op{key: idKey(prefixBlob, b.ID), val: blobValue(b.Type, p.ID, b)})
 				}
 			}
-			markers = append(markers, op{key: fkey, val: fileMarker})
+			markers = append(markers, op{key: fkey, val: fileValue(nf.File)})
 		}
 		return nil
 	})
@@ -225,16 +229,28 @@ func addPackRef(txn *badger.Txn, packs map[crypto.ID][]byte, order *[]crypto.ID,
 	return nil
 }
 
-// planRemove returns the writes that remove file fileID with content f.
+// planRemove returns the writes that remove file fileID; f, if not nil,
+// is its content.
 func (c *Cache) planRemove(fileID crypto.ID, f *File) ([]op, error) {
 	fkey := idKey(prefixFile, fileID)
+	listed := make(map[crypto.ID][]pack.Blob)
+	if f != nil {
+		for i := range f.Packs {
+			listed[f.Packs[i].ID] = f.Packs[i].Blobs
+		}
+	}
 	var ops []op
 	err := c.db.View(func(txn *badger.Txn) error {
-		if present, err := has(txn, fkey); err != nil || !present {
+		v, err := getCopy(txn, fkey)
+		if err != nil || v == nil {
 			return err
 		}
-		for i := range f.Packs {
-			pops, err := planRemovePack(txn, &f.Packs[i])
+		packs, err := parseFileValue(fileID, v)
+		if err != nil {
+			return err
+		}
+		for _, id := range packs {
+			pops, err := planRemovePack(txn, id, listed[id])
 			if err != nil {
 				return err
 			}
@@ -246,16 +262,16 @@ func (c *Cache) planRemove(fileID crypto.ID, f *File) ([]op, error) {
 	return ops, err
 }
 
-// planRemovePack drops one reference to p, and p itself with its blobs
-// when it was the last. The blobs are those stored with the pack and
-// those the file lists for it, in case the two ever differ.
-func planRemovePack(txn *badger.Txn, p *PackInfo) ([]op, error) {
-	pkey := idKey(prefixPack, p.ID)
+// planRemovePack drops one reference to pack id, and the pack itself with
+// its blobs when it was the last. The blobs are those stored with the
+// pack and extra (those the file lists for it), in case the two differ.
+func planRemovePack(txn *badger.Txn, id crypto.ID, extra []pack.Blob) ([]op, error) {
+	pkey := idKey(prefixPack, id)
 	v, err := getCopy(txn, pkey)
 	if err != nil || v == nil {
 		return nil, err
 	}
-	stored, refs, err := parsePackValue(p.ID, v)
+	stored, refs, err := parsePackValue(id, v)
 	if err != nil {
 		return nil, err
 	}
@@ -264,14 +280,14 @@ func planRemovePack(txn *badger.Txn, p *PackInfo) ([]op, error) {
 	}
 	ops := []op{{key: pkey, del: true}}
 	done := make(map[crypto.ID]bool, len(stored.Blobs))
-	for _, list := range [][]pack.Blob{stored.Blobs, p.Blobs} {
+	for _, list := range [][]pack.Blob{stored.Blobs, extra} {
 		for i := range list {
-			id := list[i].ID
-			if done[id] {
+			bid := list[i].ID
+			if done[bid] {
 				continue
 			}
-			done[id] = true
-			bkey := idKey(prefixBlob, id)
+			done[bid] = true
+			bkey := idKey(prefixBlob, bid)
 			bv, err := getCopy(txn, bkey)
 			if err != nil {
 				return nil, err
@@ -279,13 +295,13 @@ func planRemovePack(txn *badger.Txn, p *PackInfo) ([]op, error) {
 			if bv == nil {
 				continue
 			}
-			e, err := parseBlobValue(id, bv)
+			e, err := parseBlobValue(bid, bv)
 			if err != nil {
 				return nil, err
 			}
 			// Another pack holds the blob too and was added later:
 			// its entry stays.
-			if e.Pack == p.ID {
+			if e.Pack == id {
 				ops = append(ops, op{key: bkey, del: true})
 			}
 		}
