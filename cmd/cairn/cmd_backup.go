@@ -99,7 +99,9 @@ func cmdBackup() *cli.Command {
 				e.printf("using parent snapshot %s\n", parent.ID.Short())
 			}
 			prog := newProgress(e, "backup")
-			opts.Progress = func(p fs.Progress) { prog.update(p.FilesDone, p.BytesDone, p.TotalFiles, p.TotalBytes) }
+			if prog.on { // the archiver pre-scans for totals only when asked
+				opts.Progress = func(p fs.Progress) { prog.update(p.FilesDone, p.BytesDone, p.TotalFiles, p.TotalBytes) }
+			}
 			res, err := fs.Backup(c.Context, r, paths, opts)
 			prog.done()
 			if err != nil {

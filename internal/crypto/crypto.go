@@ -41,6 +41,13 @@ func (id ID) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a hex string id.
 func (id *ID) UnmarshalJSON(b []byte) error {
+	// Fast path: ids are plain quoted hex, decoded in place (trees hold
+	// one per chunk, and decoding them dominated tree loading).
+	if len(b) == 2+2*IDSize && b[0] == '"' && b[len(b)-1] == '"' {
+		if _, err := hex.Decode(id[:], b[1:len(b)-1]); err == nil {
+			return nil
+		}
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("decode id: %w", err)

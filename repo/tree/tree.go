@@ -34,21 +34,12 @@ type Xattr struct {
 // Chunk is one piece of a file's content in order: a data blob, or a hole
 // (null ID) of Size zero bytes that is never stored and restores sparsely.
 type Chunk struct {
-	ID   crypto.ID `json:"id"`
+	ID   crypto.ID `json:"id,omitzero"` // omitted for holes
 	Size uint64    `json:"size"`
 }
 
 // IsHole reports whether the chunk is a hole.
 func (c Chunk) IsHole() bool { return c.ID.IsNull() }
-
-// MarshalJSON writes a hole without its id.
-func (c Chunk) MarshalJSON() ([]byte, error) {
-	if c.IsHole() {
-		return []byte(fmt.Sprintf(`{"size":%d}`, c.Size)), nil
-	}
-	type plain Chunk
-	return json.Marshal(plain(c))
-}
 
 // Node is one entry of a directory.
 type Node struct {
@@ -73,48 +64,13 @@ type Node struct {
 	Subtree    *crypto.ID `json:"subtree,omitempty"`
 	// Error records why the node could not be read completely (partial snapshot).
 	Error string `json:"error,omitempty"`
-}
 
-// nodeJSON is Node without its methods, for the default encoding.
-type nodeJSON Node
-
-// rawNode carries names that are not valid UTF-8. JSON strings cannot hold
-// arbitrary bytes (Go's encoder would replace them by U+FFFD), so such a
-// name is stored as base64 bytes beside a readable, lossy rendering.
-type rawNode struct {
-	*nodeJSON
+	// NameRaw and LinkTargetRaw carry names that are not valid UTF-8:
+	// JSON strings cannot hold arbitrary bytes (Go's encoder replaces them
+	// by U+FFFD), so Encode stores such a name as raw bytes here beside a
+	// readable, lossy Name, and Decode restores it. Callers never set them.
 	NameRaw       []byte `json:"name_raw,omitempty"`
 	LinkTargetRaw []byte `json:"linktarget_raw,omitempty"`
-}
-
-// MarshalJSON encodes the node losslessly, whatever bytes its names hold.
-func (n *Node) MarshalJSON() ([]byte, error) {
-	c := *n
-	aux := rawNode{nodeJSON: (*nodeJSON)(&c)}
-	if !utf8.ValidString(n.Name) {
-		aux.NameRaw = []byte(n.Name)
-		c.Name = strings.ToValidUTF8(n.Name, "\uFFFD")
-	}
-	if !utf8.ValidString(n.LinkTarget) {
-		aux.LinkTargetRaw = []byte(n.LinkTarget)
-		c.LinkTarget = strings.ToValidUTF8(n.LinkTarget, "\uFFFD")
-	}
-	return json.Marshal(aux)
-}
-
-// UnmarshalJSON restores names stored as raw bytes.
-func (n *Node) UnmarshalJSON(b []byte) error {
-	aux := rawNode{nodeJSON: (*nodeJSON)(n)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	if aux.NameRaw != nil {
-		n.Name = string(aux.NameRaw)
-	}
-	if aux.LinkTargetRaw != nil {
-		n.LinkTarget = string(aux.LinkTargetRaw)
-	}
-	return nil
 }
 
 // Tree is one directory's entries, sorted by name.
@@ -145,7 +101,24 @@ func (t *Tree) Encode() ([]byte, error) {
 			return nil, fmt.Errorf("encode tree: duplicate name %q", t.Nodes[i].Name)
 		}
 	}
-	b, err := json.Marshal(t)
+	enc := t
+	for i, n := range t.Nodes {
+		if utf8.ValidString(n.Name) && utf8.ValidString(n.LinkTarget) {
+			continue
+		}
+		if enc == t { // copy on the first name to rewrite: t stays as given
+			enc = &Tree{Nodes: append([]*Node(nil), t.Nodes...)}
+		}
+		c := *n
+		if !utf8.ValidString(n.Name) {
+			c.NameRaw, c.Name = []byte(n.Name), strings.ToValidUTF8(n.Name, "\uFFFD")
+		}
+		if !utf8.ValidString(n.LinkTarget) {
+			c.LinkTargetRaw, c.LinkTarget = []byte(n.LinkTarget), strings.ToValidUTF8(n.LinkTarget, "\uFFFD")
+		}
+		enc.Nodes[i] = &c
+	}
+	b, err := json.Marshal(enc)
 	if err != nil {
 		return nil, fmt.Errorf("encode tree: %w", err)
 	}
@@ -163,6 +136,12 @@ func Decode(data []byte) (*Tree, error) {
 	for i, n := range t.Nodes {
 		if n == nil {
 			return nil, fmt.Errorf("decode tree: null node at %d", i)
+		}
+		if n.NameRaw != nil {
+			n.Name, n.NameRaw = string(n.NameRaw), nil
+		}
+		if n.LinkTargetRaw != nil {
+			n.LinkTarget, n.LinkTargetRaw = string(n.LinkTargetRaw), nil
 		}
 		if err := ValidName(n.Name); err != nil {
 			return nil, fmt.Errorf("decode tree: %w", err)

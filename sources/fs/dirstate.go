@@ -20,6 +20,11 @@ type dirState struct {
 	pnode   *tree.Node // the same entry in the parent snapshot, or nil
 	up      *dirState
 	entries []*entry
+	// ptree is the parent snapshot's tree of this directory and pid its
+	// id: when the new listing equals it node for node, the parent's id
+	// is reused without encoding and hashing the tree again.
+	ptree   *tree.Tree
+	pid     *crypto.ID
 	pending atomic.Int64
 	id      crypto.ID // the saved tree; valid once pending reached zero
 }
@@ -32,6 +37,9 @@ type entry struct {
 
 func newDirState(p string, node, pnode *tree.Node, up *dirState) *dirState {
 	d := &dirState{path: p, node: node, pnode: pnode, up: up}
+	if pnode != nil && pnode.Type == tree.TypeDir {
+		d.pid = pnode.Subtree
+	}
 	d.pending.Store(1)
 	return d
 }
@@ -57,9 +65,14 @@ func (r *run) release(ctx context.Context, d *dirState) error {
 				t.Nodes = append(t.Nodes, e.node)
 			}
 		}
-		id, err := r.repo.SaveTree(ctx, t)
-		if err != nil {
-			return &fatalError{fmt.Errorf("save tree %s: %w", d.path, err)}
+		var id crypto.ID
+		if d.pid != nil && d.ptree != nil && sameNodes(t.Nodes, d.ptree.Nodes) {
+			id = *d.pid
+		} else {
+			var err error
+			if id, err = r.repo.SaveTree(ctx, t); err != nil {
+				return &fatalError{fmt.Errorf("save tree %s: %w", d.path, err)}
+			}
 		}
 		d.id = id
 		if d.node != nil {

@@ -46,6 +46,7 @@ func buildTargetTree(targets []string) *tnode {
 func (r *run) walkRoot(ctx context.Context, targets []string) (*dirState, error) {
 	tt := buildTargetTree(targets)
 	root := newDirState("/", nil, nil, nil)
+	root.pid = r.opts.ParentRoot
 	var ptree *tree.Tree
 	if r.opts.ParentRoot != nil {
 		var err error
@@ -73,6 +74,7 @@ func (r *run) walkRoot(ctx context.Context, targets []string) (*dirState, error)
 // backup path: only the components leading to backup paths, each with the
 // real directory's metadata.
 func (r *run) virtualDir(ctx context.Context, d *dirState, tn *tnode, ptree *tree.Tree) error {
+	d.ptree = ptree
 	names := make([]string, 0, len(tn.children))
 	for name := range tn.children {
 		names = append(names, name)
@@ -177,6 +179,7 @@ func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, st *uni
 // listDir adds the entries of directory d in name order: directories are
 // walked at once, everything else is handed to a worker.
 func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoot uint64) error {
+	d.ptree = ptree
 	ents, err := readDir(d.path)
 	if err != nil {
 		if d.node != nil {
