@@ -58,10 +58,23 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		return nil, errno
 	}
 	ino := d.StableAttr().Ino
-	list := make([]gofuse.DirEntry, 0, len(t.Nodes))
+	list := dots(&d.Inode, len(t.Nodes))
 	for _, n := range t.Nodes {
 		s := d.childStable(ino, n)
 		list = append(list, gofuse.DirEntry{Name: n.Name, Mode: s.Mode, Ino: s.Ino})
 	}
 	return gofs.NewListDirStream(list), 0
+}
+
+// dots starts a directory listing with "." and "..", which FUSE leaves
+// to the file system (ls -a, and tools that count entries, expect them).
+func dots(n *gofs.Inode, capacity int) []gofuse.DirEntry {
+	parent := n.StableAttr().Ino
+	if _, p := n.Parent(); p != nil {
+		parent = p.StableAttr().Ino
+	}
+	list := make([]gofuse.DirEntry, 0, capacity+2)
+	return append(list,
+		gofuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR, Ino: n.StableAttr().Ino},
+		gofuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR, Ino: parent})
 }

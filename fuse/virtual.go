@@ -189,7 +189,7 @@ func (v *vdir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	if errno != 0 {
 		return nil, errno
 	}
-	out := make([]gofuse.DirEntry, 0, len(list))
+	out := dots(&v.Inode, len(list))
 	for _, e := range list {
 		mode := uint32(syscall.S_IFDIR)
 		if e.link != "" {
