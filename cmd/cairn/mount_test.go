@@ -333,7 +333,6 @@ func firstDiff(a, b string) string {
 	return ""
 }
 
-
 func TestMountParseSize(t *testing.T) {
 	for in, want := range map[string]int64{
 		"0": 0, "512": 512, "64K": 64 << 10, "64KiB": 64 << 10, "64kb": 64 << 10,
