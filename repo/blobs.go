@@ -31,6 +31,9 @@ func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id cry
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	if err := r.uploadError(); err != nil {
+		return false, err
+	}
 	known, err := r.reserve(id, t)
 	if err != nil || known {
 		return false, err
@@ -60,11 +63,45 @@ func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id cry
 	r.mu.Unlock()
 
 	if full != nil {
-		if err := r.writePack(ctx, full); err != nil {
+		if err := r.uploadAsync(ctx, full); err != nil {
 			return true, err
 		}
 	}
 	return true, nil
+}
+
+// uploadAsync hands a full pack to a background upload, waiting while
+// Options.Uploaders uploads are already running: the caller goes back to
+// chunking and compressing while the pack is stored, and memory stays
+// bounded by the packs in flight.
+func (r *Repository) uploadAsync(ctx context.Context, w *pack.Writer) error {
+	if err := r.uploadError(); err != nil {
+		return err
+	}
+	select {
+	case r.uploadSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.uploads.Add(1)
+	go func() {
+		defer r.uploads.Done()
+		defer func() { <-r.uploadSem }()
+		if err := r.writePack(ctx, w); err != nil {
+			r.mu.Lock()
+			if r.uploadErr == nil {
+				r.uploadErr = err
+			}
+			r.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (r *Repository) uploadError() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.uploadErr
 }
 
 // reserve marks id as pending unless it is already stored or pending.
@@ -147,11 +184,12 @@ func (r *Repository) Flush(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	for _, w := range ws {
-		if err := r.writePack(ctx, w); err != nil {
+		if err := r.uploadAsync(ctx, w); err != nil {
 			return err
 		}
 	}
-	return nil
+	r.uploads.Wait()
+	return r.uploadError()
 }
 
 // LookupBlob returns where a blob is stored.

@@ -33,6 +33,9 @@ type Options struct {
 	Now func() time.Time
 	// Workers bounds concurrent backend loads (default 8).
 	Workers int
+	// Uploaders bounds packs uploaded in the background at once (default 2);
+	// each holds a whole pack in memory.
+	Uploaders int
 }
 
 // InitOptions configure a new repository.
@@ -63,6 +66,10 @@ type Repository struct {
 
 	packKeys  keyCache
 	treeCache treeCache
+
+	uploadSem chan struct{}  // bounds packs being uploaded in the background
+	uploads   sync.WaitGroup // uploads in flight; Flush waits for them
+	uploadErr error          // first failed upload, under mu
 }
 
 // SaveStats count what SaveBlob stored in this session.
@@ -79,6 +86,9 @@ func (o *Options) fill() {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 8
+	}
+	if o.Uploaders <= 0 {
+		o.Uploaders = 2
 	}
 	if o.CacheDir == "" {
 		if d, err := os.UserCacheDir(); err == nil {
@@ -138,6 +148,7 @@ func newRepository(be backend.Backend, key *crypto.Key, keyID crypto.ID, cfg Con
 		doomed:    map[crypto.ID]bool{},
 		packKeys:  newKeyCache(key, 256),
 		treeCache: newTreeCache(64 << 20),
+		uploadSem: make(chan struct{}, opts.Uploaders),
 	}
 }
 
@@ -200,6 +211,7 @@ func (r *Repository) Stats() SaveStats {
 
 // Close flushes nothing (call Flush first) and releases the cache.
 func (r *Repository) Close() error {
+	r.uploads.Wait() // an aborted backup may still be storing a pack
 	var err error
 	if r.cache != nil {
 		err = r.cache.Close()
