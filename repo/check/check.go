@@ -6,6 +6,7 @@
 package check
 
 import (
+	"cairn/repo/blobset"
 	"context"
 	"fmt"
 	"path"
@@ -109,7 +110,10 @@ func checkSnapshots(ctx context.Context, r *repo.Repository, rep *Report) error 
 		return err
 	}
 	seenTree := map[crypto.ID]bool{}
-	seenBlob := map[crypto.ID]bool{}
+	// Referenced blobs are counted in a compact set (8 bytes each) and
+	// looked up in the index every time: a map of full ids would grow to
+	// gigabytes with the repository.
+	seenBlob := &blobset.Set{}
 	for _, id := range ids {
 		sn, err := r.LoadSnapshot(ctx, id)
 		if err != nil {
@@ -122,7 +126,7 @@ func checkSnapshots(ctx context.Context, r *repo.Repository, rep *Report) error 
 			return err
 		}
 	}
-	rep.Blobs = len(seenBlob)
+	rep.Blobs = seenBlob.Len()
 	sort.Slice(rep.Affected, func(i, j int) bool {
 		if rep.Affected[i].Snapshot != rep.Affected[j].Snapshot {
 			return rep.Affected[i].Snapshot < rep.Affected[j].Snapshot
@@ -137,7 +141,7 @@ type walker struct {
 	rep      *Report
 	sn       *repo.Snapshot
 	seenTree map[crypto.ID]bool
-	seenBlob map[crypto.ID]bool
+	seenBlob *blobset.Set
 }
 
 func (w *walker) blob(id crypto.ID, t pack.BlobType, p string) error {
@@ -145,10 +149,7 @@ func (w *walker) blob(id crypto.ID, t pack.BlobType, p string) error {
 		w.rep.Affected = append(w.rep.Affected, Affected{Snapshot: w.sn.ID.String(), Path: p})
 		return nil
 	}
-	if w.seenBlob[id] {
-		return nil
-	}
-	w.seenBlob[id] = true
+	w.seenBlob.Add(id)
 	e, ok, err := w.r.LookupBlob(id)
 	if err != nil {
 		return err

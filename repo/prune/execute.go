@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"cairn/repo/blobset"
 	"context"
 	"fmt"
 	"os"
@@ -85,7 +86,7 @@ func Execute(ctx context.Context, r *repo.Repository, p *Plan) (*Result, error) 
 	return res, nil
 }
 
-func repack(ctx context.Context, r *repo.Repository, u PackUse, used *BlobSet) (int, error) {
+func repack(ctx context.Context, r *repo.Repository, u PackUse, used *blobset.Set) (int, error) {
 	n := 0
 	var buf []byte
 	for _, b := range u.Info.Blobs {

@@ -4,6 +4,7 @@
 package prune
 
 import (
+	"cairn/repo/blobset"
 	"context"
 	"fmt"
 
@@ -19,8 +20,8 @@ type TreeLoader interface {
 
 // Mark returns the set of blobs (trees and data) referenced by the given
 // snapshots. Each tree is walked once.
-func Mark(ctx context.Context, l TreeLoader, sns []*repo.Snapshot) (*BlobSet, error) {
-	used := &BlobSet{}
+func Mark(ctx context.Context, l TreeLoader, sns []*repo.Snapshot) (*blobset.Set, error) {
+	used := &blobset.Set{}
 	seen := map[crypto.ID]struct{}{}
 	var walk func(id crypto.ID) error
 	walk = func(id crypto.ID) error {

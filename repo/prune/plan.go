@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"cairn/repo/blobset"
 	"context"
 	"fmt"
 	"time"
@@ -77,7 +78,7 @@ type Plan struct {
 	Packs     int
 	TotalSize int64
 
-	used *BlobSet
+	used *blobset.Set
 }
 
 // PlanPrune computes a plan. It reads the repository and changes nothing.
@@ -159,7 +160,7 @@ func dueRecords(ctx context.Context, r *repo.Repository, records []*repo.Deletio
 
 // planPhase2 splits the due records' packs: a pack is deleted unless it
 // holds a used blob that no pack outside the deletion set provides.
-func planPhase2(r *repo.Repository, due []*repo.DeletionRecord, used *BlobSet, p *Plan) error {
+func planPhase2(r *repo.Repository, due []*repo.DeletionRecord, used *blobset.Set, p *Plan) error {
 	dueSet := map[crypto.ID]bool{}
 	for _, rec := range due {
 		p.DueRecords = append(p.DueRecords, rec)
@@ -207,7 +208,7 @@ func planPhase2(r *repo.Repository, due []*repo.DeletionRecord, used *BlobSet, p
 
 // planPhase1 finds new candidates: unindexed packs, packs with no used
 // blob, and partly used packs worth repacking.
-func planPhase1(ctx context.Context, r *repo.Repository, used *BlobSet, inRecord map[crypto.ID]bool, p *Plan, opts Options) error {
+func planPhase1(ctx context.Context, r *repo.Repository, used *blobset.Set, inRecord map[crypto.ID]bool, p *Plan, opts Options) error {
 	indexed := map[crypto.ID]bool{}
 	var partial []PackUse
 	err := r.Index().ForEachPack(func(pi index.PackInfo) error {

@@ -1,4 +1,5 @@
-package prune
+// Package blobset is a compact set of blob ids for mark phases (prune, check).
+package blobset
 
 import (
 	"encoding/binary"
@@ -7,12 +8,12 @@ import (
 	"cairn/internal/crypto"
 )
 
-// BlobSet is a compact set of blob ids for the mark phase: 8 bytes per
+// Set is a compact set of blob ids for the mark phase: 8 bytes per
 // blob (the id's first 64 bits), so 10 million referenced blobs cost
 // 80 MiB instead of the ~1 GiB of a map of full ids. Two ids sharing a
 // 64-bit prefix (probability ~n²/2⁶⁵) make an unused blob look used: it is
 // kept, which is the safe direction for prune.
-type BlobSet struct {
+type Set struct {
 	ids    []uint64
 	sorted bool
 }
@@ -20,13 +21,13 @@ type BlobSet struct {
 func prefix(id crypto.ID) uint64 { return binary.BigEndian.Uint64(id[:8]) }
 
 // Add inserts id. Call Seal before Has.
-func (s *BlobSet) Add(id crypto.ID) {
+func (s *Set) Add(id crypto.ID) {
 	s.ids = append(s.ids, prefix(id))
 	s.sorted = false
 }
 
 // Seal sorts and deduplicates the set.
-func (s *BlobSet) Seal() {
+func (s *Set) Seal() {
 	slices.Sort(s.ids)
 	s.ids = slices.Compact(s.ids)
 	s.ids = slices.Clip(s.ids)
@@ -34,7 +35,7 @@ func (s *BlobSet) Seal() {
 }
 
 // Has reports whether id (or an id with the same prefix) was added.
-func (s *BlobSet) Has(id crypto.ID) bool {
+func (s *Set) Has(id crypto.ID) bool {
 	if !s.sorted {
 		s.Seal()
 	}
@@ -43,7 +44,7 @@ func (s *BlobSet) Has(id crypto.ID) bool {
 }
 
 // Len returns the number of distinct prefixes.
-func (s *BlobSet) Len() int {
+func (s *Set) Len() int {
 	if !s.sorted {
 		s.Seal()
 	}
