@@ -27,7 +27,7 @@ func cmdBackup() *cli.Command {
 		Name:      "backup",
 		Usage:     "back up files and directories",
 		ArgsUsage: "PATH...",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "exclude", Aliases: []string{"e"}, Usage: "exclude `PATTERN`"},
 			&cli.StringSliceFlag{Name: "exclude-file", Usage: "read exclude patterns from `FILE`"},
 			&cli.BoolFlag{Name: "exclude-caches", Usage: "skip the contents of directories holding a CACHEDIR.TAG"},
@@ -37,8 +37,12 @@ func cmdBackup() *cli.Command {
 			&cli.StringFlag{Name: "parent", Usage: "use `SNAPSHOT` as parent instead of the latest of the same host and paths"},
 			&cli.BoolFlag{Name: "force", Usage: "read every file, ignoring the parent snapshot"},
 			&cli.IntFlag{Name: "workers", Usage: "concurrent file workers (default: number of CPUs)"},
-		},
+		}, streamFlags()...),
+		Subcommands: backupSubcommands(), // db, docker: cmd_backup_stream.go
 		Action: func(c *cli.Context) error {
+			if isStreamBackup(c) {
+				return backupStream(c, c.Args().Slice())
+			}
 			e := newEnv(c)
 			if c.NArg() == 0 {
 				return errors.New("backup needs at least one path")

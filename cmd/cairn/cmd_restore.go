@@ -30,7 +30,7 @@ func cmdRestore() *cli.Command {
 		Usage:     "restore a snapshot (or part of it) into a directory",
 		ArgsUsage: "SNAPSHOT[:PATH]",
 		Flags: append(filterFlags(),
-			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "restore into `DIR`", Required: true},
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "restore into `DIR` (required)"},
 			&cli.StringSliceFlag{Name: "include", Aliases: []string{"i"}, Usage: "restore only paths matching `PATTERN`"},
 			&cli.StringSliceFlag{Name: "exclude", Aliases: []string{"e"}, Usage: "skip paths matching `PATTERN`"},
 			&cli.StringFlag{Name: "overwrite", Value: "always", Usage: "existing files: always, if-changed, if-newer, never"},
@@ -38,10 +38,14 @@ func cmdRestore() *cli.Command {
 			&cli.BoolFlag{Name: "no-sparse", Usage: "write holes as zeros instead of sparse files"},
 			&cli.IntFlag{Name: "workers", Usage: "concurrent file writers"},
 		),
+		Subcommands: []*cli.Command{cmdRestoreDB()}, // cmd_backup_stream.go
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			if c.NArg() != 1 {
 				return errors.New("restore needs one snapshot")
+			}
+			if c.String("target") == "" { // not Required: that would also bind `restore db`
+				return errors.New("restore needs --target DIR")
 			}
 			ow, err := parseOverwrite(c.String("overwrite"))
 			if err != nil {
@@ -108,8 +112,8 @@ func cmdDump() *cli.Command {
 		Flags:     filterFlags(),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
-			if c.NArg() != 2 {
-				return errors.New("dump needs a snapshot and a path")
+			if c.NArg() != 1 && c.NArg() != 2 {
+				return errors.New("dump needs a snapshot and a path (the path may be left out for a stdin or db snapshot)")
 			}
 			r, err := e.openRepo(c.Context)
 			if err != nil {
@@ -119,6 +123,9 @@ func cmdDump() *cli.Command {
 			sn, err := findSnapshot(c, r, c.Args().Get(0))
 			if err != nil {
 				return err
+			}
+			if c.NArg() == 1 {
+				return dumpStream(c, e, r, sn) // cmd_backup_stream.go
 			}
 			return restore.Dump(c.Context, r, sn.Tree, path.Clean("/"+c.Args().Get(1)), e.stdout)
 		},
