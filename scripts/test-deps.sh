@@ -15,3 +15,4 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "test-deps: missing ${need[*]} and not root; tests needing them will fail" >&2
   fi
 fi
+bash "$(dirname "$0")/db-deps.sh"  # MariaDB, Redis, sqlite3, podman for sources/db and sources/docker
