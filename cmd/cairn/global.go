@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -16,6 +17,7 @@ import (
 
 	"cairn/repo"
 	"cairn/repo/backend"
+	"cairn/repo/backend/cache"
 	"cairn/repo/backend/location"
 )
 
@@ -87,21 +89,61 @@ func (e *env) openBackend(create bool) (backend.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openLocation(e.c.Context, loc, create, ext, e.c.Int("connections"))
+	be, counting, err := openCounted(e.c.Context, loc, create, ext, e.c.Int("connections"))
+	if err != nil {
+		return nil, err
+	}
+	// Snapshots and tree packs kept locally make listing and unchanged
+	// backups cheap on remote storage (repo/backend/cache). check reads
+	// what is stored, never a local copy.
+	if kind, _ := location.Kind(loc); kind != "local" && !e.c.Bool("no-cache") && e.c.Command.Name != "check" {
+		dir := e.repoOptions().CacheDir
+		if d, err := os.UserCacheDir(); dir == "" && err == nil {
+			dir = filepath.Join(d, "cairn")
+		}
+		if cached, err := cache.New(be, dir); err == nil && dir != "" {
+			be = cached
+		}
+	}
+	if os.Getenv("CAIRN_REQUEST_STATS") == "1" {
+		be = &statsOnClose{Backend: be, counting: counting, w: e.stderr}
+	}
+	return be, nil
 }
 
 // openLocation opens a repository URL and stacks the backend wrappers
 // (retry, connection limit, request counting) once, here.
 func openLocation(ctx context.Context, loc string, create bool, ext map[string]string, connections int) (backend.Backend, error) {
+	be, _, err := openCounted(ctx, loc, create, ext, connections)
+	return be, err
+}
+
+// openCounted is openLocation that also returns the request counter.
+func openCounted(ctx context.Context, loc string, create bool, ext map[string]string, connections int) (backend.Backend, *backend.Counting, error) {
 	raw, err := location.Open(ctx, loc, location.Options{Create: create, Extended: ext})
 	if backend.IsNotExist(err) {
-		return nil, fmt.Errorf("%s: %w", loc, repo.ErrNoRepository)
+		return nil, nil, fmt.Errorf("%s: %w", loc, repo.ErrNoRepository)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	be, _ := backend.Stack(raw, backend.StackOptions{Connections: connections})
-	return be, nil
+	be, counting := backend.Stack(raw, backend.StackOptions{Connections: connections})
+	return be, counting, nil
+}
+
+// statsOnClose prints the backend requests of the run to w when the
+// repository is closed (CAIRN_REQUEST_STATS=1; used by tests that bound
+// request counts, and by anyone measuring an object store's bill).
+type statsOnClose struct {
+	backend.Backend
+	counting *backend.Counting
+	w        io.Writer
+}
+
+func (s *statsOnClose) Close() error {
+	b, _ := json.Marshal(s.counting.Counts())
+	fmt.Fprintf(s.w, "cairn-request-stats %s %s\n", s.Location(), b)
+	return s.Backend.Close()
 }
 
 func parseOptions(opts []string) (map[string]string, error) {

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cairn/repo/backend"
+	"cairn/repo/backend/location/testserver"
+	"cairn/sources/fs/fstest"
+)
+
+// End-to-end tests of the CLI against a real S3 server (versitygw on
+// loopback) reached through an HTTP proxy the test controls: it counts
+// every request, and injects faults when asked.
+
+// newS3Repo starts versitygw and a proxy in front of it, and inits a
+// repository at s3:http://proxy/bucket/repo with its own cache dir.
+func newS3Repo(t *testing.T) (*testRepo, *faultProxy) {
+	t.Helper()
+	srv := testserver.StartS3(t)
+	srv.Bucket(t, "cairn")
+	proxy := startProxy(t, srv.Endpoint)
+	dir := t.TempDir()
+	tr := &testRepo{t: t, dir: dir, repo: testserver.URL(proxy.addr, "cairn", "repo"),
+		cache: filepath.Join(dir, "cache"), password: "correct horse battery staple"}
+	pwFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(pwFile, []byte(tr.password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tr.env = append(srv.Env(), "CAIRN_REPOSITORY="+tr.repo, "CAIRN_CACHE_DIR="+tr.cache, "CAIRN_PASSWORD_FILE="+pwFile)
+	tr.mustRun("init")
+	return tr, proxy
+}
+
+// counted runs a command with CAIRN_REQUEST_STATS=1 and returns its result,
+// the HTTP requests the proxy saw, and the backend calls cairn reported.
+func (tr *testRepo) counted(p *faultProxy, args ...string) (result, int64, backend.Counts) {
+	tr.t.Helper()
+	before := p.requests.Load()
+	r := tr.runEnv([]string{"CAIRN_REQUEST_STATS=1"}, args...)
+	if r.code != 0 {
+		tr.t.Fatalf("cairn %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r, p.requests.Load() - before, requestStats(tr.t, r.stderr)
+}
+
+// requestStats parses the "cairn-request-stats LOCATION {json}" line.
+func requestStats(t *testing.T, stderr string) backend.Counts {
+	t.Helper()
+	var c backend.Counts
+	sc := bufio.NewScanner(strings.NewReader(stderr))
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), " ", 3)
+		if len(f) == 3 && f[0] == "cairn-request-stats" {
+			if err := json.Unmarshal([]byte(f[2]), &c); err != nil {
+				t.Fatalf("bad request stats %q: %v", sc.Text(), err)
+			}
+			return c
+		}
+	}
+	t.Fatalf("no request stats in stderr:\n%s", stderr)
+	return c
+}
+
+// TestS3RoundTripAndRequestCounts backs the core fixture up to S3,
+// restores it, checks the data, and bounds what repeated commands cost:
+// an unchanged second backup sends fewer than 20 requests plus one per new
+// pack, index and snapshot, and listing and browsing are cheap because
+// snapshots and tree packs are cached locally.
+func TestS3RoundTripAndRequestCounts(t *testing.T) {
+	tr, proxy := newS3Repo(t)
+	// Outside tr.dir, whose metadata the restore changes: ancestors are
+	// part of the snapshot's trees.
+	src := filepath.Join(t.TempDir(), "src")
+	fstest.MakeFixture(t, src)
+
+	r, n, _ := tr.counted(proxy, "backup", "--json", src)
+	first := parseSummary(t, r.stdout)
+	t.Logf("first backup: %d HTTP requests, %d bytes added", n, first.BytesAdded)
+
+	target := filepath.Join(tr.dir, "restore")
+	tr.mustRun("restore", "latest", "--target", target)
+	fstest.CompareTrees(t, src, filepath.Join(target, src))
+
+	// The first backup's reads move the fixture's old directory atimes
+	// (relatime), which trees record: the second backup stores new trees.
+	r, n, _ = tr.counted(proxy, "backup", "--json", src)
+	t.Logf("second backup: %d HTTP requests, %d bytes added", n, parseSummary(t, r.stdout).BytesAdded)
+	r, n, c := tr.counted(proxy, "backup", "--json", src)
+	second := parseSummary(t, r.stdout)
+	if second.BytesAdded != 0 || second.FilesNew+second.FilesChanged != 0 {
+		t.Fatalf("unchanged backup added data: %+v", second)
+	}
+	// Nothing new but the snapshot: no pack, no index file.
+	if limit := int64(20 + 1); n >= limit {
+		t.Errorf("unchanged backup sent %d HTTP requests, want < %d (backend calls %+v)", n, limit, c)
+	}
+	t.Logf("unchanged backup: %d HTTP requests; backend calls %+v", n, c)
+
+	for _, args := range [][]string{{"snapshots"}, {"ls", "latest"}, {"find", "*.bin"}} {
+		_, n, c := tr.counted(proxy, args...)
+		t.Logf("%s: %d HTTP requests (%d backend calls)", args[0], n, c.Requests())
+		if n > 12 {
+			t.Errorf("%s sent %d HTTP requests, want at most 12", args[0], n)
+		}
+	}
+
+	// A host with an empty cache pays once for what it fetches.
+	tr.env = append(tr.env, "CAIRN_CACHE_DIR="+filepath.Join(tr.dir, "cache2"))
+	_, n, _ = tr.counted(proxy, "ls", "latest")
+	t.Logf("ls with an empty cache: %d HTTP requests", n)
+	_, n, _ = tr.counted(proxy, "ls", "latest")
+	t.Logf("ls again: %d HTTP requests", n)
+
+	tr.mustRun("check", "--read-data")
+}
+
+// faultKind is one failure the proxy injects.
+type faultKind int
+
+const (
+	faultNone     faultKind = iota
+	faultDrop               // close the connection without an answer
+	faultSlowDown           // 503 SlowDown, as S3 throttles
+	faultSlow               // answer after a delay
+	faultTruncate           // send half of a GET body, then close
+	faultLost               // let the server act, then drop the answer
+	numFaultKinds
+)
+
+var faultNames = [...]string{"none", "drop", "503", "slow", "truncate", "lost"}
+
+// faultProxy forwards HTTP requests to an S3 server, counting them and
+// injecting faults at a configurable rate.
+type faultProxy struct {
+	addr     string
+	target   string
+	tr       *http.Transport
+	requests atomic.Int64
+
+	mu     sync.Mutex
+	rng    *rand.Rand
+	rate   float64
+	faults [numFaultKinds]int
+}
+
+// startProxy listens on loopback and forwards to target until the test ends.
+func startProxy(t *testing.T, target string) *faultProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{addr: l.Addr().String(), target: target, rng: rand.New(rand.NewSource(1)),
+		tr: &http.Transport{MaxIdleConnsPerHost: 32, DisableCompression: true}}
+	srv := &http.Server{Handler: p, ErrorLog: nil}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close(); p.tr.CloseIdleConnections() })
+	return p
+}
+
+// setFaults sets the probability that a request fails in some way.
+func (p *faultProxy) setFaults(rate float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rate = rate
+}
+
+// injected returns how many faults of each kind were injected.
+func (p *faultProxy) injected() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := map[string]int{}
+	for k := faultDrop; k < numFaultKinds; k++ {
+		m[faultNames[k]] = p.faults[k]
+	}
+	return m
+}
+
+func (p *faultProxy) pick(r *http.Request) faultKind {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rng.Float64() >= p.rate {
+		return faultNone
+	}
+	k := faultKind(1 + p.rng.Intn(int(numFaultKinds)-1))
+	if k == faultTruncate && r.Method != http.MethodGet {
+		k = faultDrop
+	}
+	p.faults[k]++
+	return k
+}
+
+// ServeHTTP forwards one request, perhaps failing it.
+func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.requests.Add(1)
+	kind := p.pick(r)
+	switch kind {
+	case faultDrop:
+		hangUp(w)
+		return
+	case faultSlowDown:
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+		return
+	case faultSlow:
+		time.Sleep(time.Duration(200+rand.Intn(800)) * time.Millisecond)
+	}
+	out := r.Clone(r.Context())
+	out.URL.Scheme, out.URL.Host, out.RequestURI = "http", p.target, ""
+	resp, err := p.tr.RoundTrip(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	if kind == faultLost {
+		io.Copy(io.Discard, resp.Body)
+		hangUp(w)
+		return
+	}
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	if kind == faultTruncate && resp.ContentLength > 1 {
+		io.CopyN(w, resp.Body, resp.ContentLength/2)
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // closes the connection mid-body
+	}
+	io.Copy(w, resp.Body)
+}
+
+// hangUp closes the client's connection without an answer.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
