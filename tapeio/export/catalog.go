@@ -28,8 +28,8 @@ type SetCatalog struct {
 	Host      string    `json:"host"`
 	BlockSize int       `json:"block_size"`
 	// Incremental sets hold only packs that BaseSets do not.
-	Incremental bool     `json:"incremental,omitempty"`
-	BaseSets    []string `json:"base_sets,omitempty"`
+	Incremental bool              `json:"incremental,omitempty"`
+	BaseSets    []string          `json:"base_sets,omitempty"`
 	Snapshots   []CatalogSnapshot `json:"snapshots"`
 	// Files are the tape files written before the catalog, with where
 	// they lie (volume, tape file, blocks).
