@@ -122,3 +122,40 @@ func (r *Repository) LoadIndexFile(ctx context.Context, id crypto.ID) (*index.Fi
 	}
 	return f, nil
 }
+
+// ForEachIndexedPack calls fn for every pack named by the index files in
+// the backend, once per pack, decoding one index file at a time. Prune and
+// check walk the whole index through it: iterating the badger cache instead
+// would map its whole database into memory.
+func (r *Repository) ForEachIndexedPack(ctx context.Context, fn func(index.PackInfo) error) error {
+	var ids []crypto.ID
+	err := r.be.List(ctx, backend.IndexFile, func(fi backend.FileInfo) error {
+		if id, err := crypto.ParseID(fi.Name); err == nil {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list index files: %w", err)
+	}
+	seen := map[crypto.ID]struct{}{}
+	for _, id := range ids {
+		f, err := r.LoadIndexFile(ctx, id)
+		if backend.IsNotExist(err) {
+			continue // replaced by a concurrent prune: its packs are in the new files
+		}
+		if err != nil {
+			return err
+		}
+		for _, p := range f.Packs {
+			if _, ok := seen[p.ID]; ok {
+				continue
+			}
+			seen[p.ID] = struct{}{}
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -71,7 +71,7 @@ func checkPacks(ctx context.Context, r *repo.Repository, rep *Report) error {
 		return fmt.Errorf("list packs: %w", err)
 	}
 	indexed := map[crypto.ID]bool{}
-	err = r.Index().ForEachPack(func(p index.PackInfo) error {
+	err = r.ForEachIndexedPack(ctx, func(p index.PackInfo) error {
 		rep.Packs++
 		indexed[p.ID] = true
 		size, ok := stored[p.ID]

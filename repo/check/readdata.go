@@ -87,7 +87,7 @@ func ReadData(ctx context.Context, r *repo.Repository, rep *Report, opts DataOpt
 	}
 	state := loadState(opts.StatePath)
 	var jobs []packJob
-	err := r.Index().ForEachPack(func(p index.PackInfo) error {
+	err := r.ForEachIndexedPack(ctx, func(p index.PackInfo) error {
 		jobs = append(jobs, packJob{info: p, verified: state[p.ID]})
 		return nil
 	})

@@ -115,7 +115,7 @@ func PlanPrune(ctx context.Context, r *repo.Repository, opts Options) (*Plan, er
 			inRecord[id] = true
 		}
 	}
-	if err := planPhase2(r, due, used, p); err != nil {
+	if err := planPhase2(ctx, r, due, used, p); err != nil {
 		return nil, err
 	}
 	if err := planPhase1(ctx, r, used, inRecord, p, opts); err != nil {
@@ -160,7 +160,7 @@ func dueRecords(ctx context.Context, r *repo.Repository, records []*repo.Deletio
 
 // planPhase2 splits the due records' packs: a pack is deleted unless it
 // holds a used blob that no pack outside the deletion set provides.
-func planPhase2(r *repo.Repository, due []*repo.DeletionRecord, used *blobset.Set, p *Plan) error {
+func planPhase2(ctx context.Context, r *repo.Repository, due []*repo.DeletionRecord, used *blobset.Set, p *Plan) error {
 	dueSet := map[crypto.ID]bool{}
 	for _, rec := range due {
 		p.DueRecords = append(p.DueRecords, rec)
@@ -169,7 +169,7 @@ func planPhase2(r *repo.Repository, due []*repo.DeletionRecord, used *blobset.Se
 		}
 	}
 	infos := map[crypto.ID]index.PackInfo{}
-	err := r.Index().ForEachPack(func(pi index.PackInfo) error {
+	err := r.ForEachIndexedPack(ctx, func(pi index.PackInfo) error {
 		if dueSet[pi.ID] {
 			infos[pi.ID] = pi
 		}
@@ -211,7 +211,7 @@ func planPhase2(r *repo.Repository, due []*repo.DeletionRecord, used *blobset.Se
 func planPhase1(ctx context.Context, r *repo.Repository, used *blobset.Set, inRecord map[crypto.ID]bool, p *Plan, opts Options) error {
 	indexed := map[crypto.ID]bool{}
 	var partial []PackUse
-	err := r.Index().ForEachPack(func(pi index.PackInfo) error {
+	err := r.ForEachIndexedPack(ctx, func(pi index.PackInfo) error {
 		indexed[pi.ID] = true
 		p.Packs++
 		p.TotalSize += pi.Size

@@ -35,7 +35,7 @@ func SalvagePacks(ctx context.Context, r *repo.Repository, ids []crypto.ID, dryR
 		pi, _, err := readPackInfo(ctx, r, id, int64(len(data)))
 		if err != nil {
 			// Nothing readable: every blob the index names for it is lost.
-			pi = indexedPack(r, id)
+			pi = indexedPack(ctx, r, id)
 		}
 		res.Packs++
 		aead := pack.KeyFor(r.Key(), pi.Salt)
@@ -76,9 +76,9 @@ func SalvagePacks(ctx context.Context, r *repo.Repository, ids []crypto.ID, dryR
 	return res, nil
 }
 
-func indexedPack(r *repo.Repository, id crypto.ID) index.PackInfo {
+func indexedPack(ctx context.Context, r *repo.Repository, id crypto.ID) index.PackInfo {
 	var out index.PackInfo
-	_ = r.Index().ForEachPack(func(pi index.PackInfo) error {
+	_ = r.ForEachIndexedPack(ctx, func(pi index.PackInfo) error {
 		if pi.ID == id {
 			out = pi
 		}
