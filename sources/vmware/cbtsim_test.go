@@ -51,8 +51,8 @@ type cbtSim struct {
 // simDisk is the CBT state of one disk.
 type simDisk struct {
 	uuid   string
-	gen    int   // bumped by a CBT reset
-	epoch  int   // snapshots taken with CBT on
+	gen    int // bumped by a CBT reset
+	epoch  int // snapshots taken with CBT on
 	writes []simWrite
 	// snapEpoch maps a snapshot moref value to the epoch it froze.
 	snapEpoch map[string]int

@@ -1,0 +1,206 @@
+package vmware
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"cairn/repo"
+)
+
+// smallVM makes a VM with one 16 MiB disk holding some data, backs it up
+// fully and returns what an incremental needs.
+func smallVM(t *testing.T, name string) (*simEnv, types.ManagedObjectReference, []simDiskFile, *Parent, *testRepoT) {
+	e := newSimEnv(t)
+	r := newTestRepo(t)
+	vm, disks := e.makeVM(name, 16*mib)
+	e.sim.write(t, disks[0], 0, randBytes(7, 6*mib))
+	_, parent := backupVM(t, e, r, Options{VM: name})
+	e.sim.write(t, disks[0], 1*mib, randBytes(8, 4096))
+	return e, vm, disks, parent, r
+}
+
+// wantFallback runs an incremental and checks that it read the disk fully
+// and said why.
+func wantFallback(t *testing.T, e *simEnv, r *testRepoT, name string, parent *Parent, disks []simDiskFile, reason string) {
+	t.Helper()
+	var notes []string
+	res, p2 := backupVM(t, e, r, Options{VM: name, Parent: parent, Log: func(m string) { notes = append(notes, m) }})
+	d := res.Details.Disks[0]
+	if d.Mode != "full" || !strings.Contains(d.Fallback, reason) {
+		t.Fatalf("disk mode %s fallback %q, want a full read because %q", d.Mode, d.Fallback, reason)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), reason) || !strings.Contains(strings.Join(res.Details.Notes, "\n"), reason) {
+		t.Errorf("fallback not reported: notes %q", notes)
+	}
+	if res.BytesRead < 6*mib {
+		t.Errorf("fallback read only %d bytes", res.BytesRead)
+	}
+	checkRestore(t, r, p2, disks)
+}
+
+func TestFallbackNoParentChangeID(t *testing.T) {
+	e, _, disks, parent, r := smallVM(t, "fb1")
+	parent.Details.Disks[0].ChangeID = ""
+	wantFallback(t, e, r, "fb1", parent, disks, "parent has no changeId")
+}
+
+func TestFallbackChangeIDReset(t *testing.T) {
+	e, _, disks, parent, r := smallVM(t, "fb2")
+	e.sim.reset(disks[0].uuid)
+	wantFallback(t, e, r, "fb2", parent, disks, "changeId reset")
+}
+
+func TestFallbackQueryFault(t *testing.T) {
+	e, _, disks, parent, r := smallVM(t, "fb3")
+	e.sim.failQuery = true
+	wantFallback(t, e, r, "fb3", parent, disks, "CBT query against the parent's changeId failed")
+}
+
+func TestFallbackCapacityChanged(t *testing.T) {
+	e, vm, disks, parent, r := smallVM(t, "fb4")
+	ctx := context.Background()
+	var m mo.VirtualMachine
+	if err := property.DefaultCollector(e.vc).RetrieveOne(ctx, vm, []string{"config"}, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, dev := range m.Config.Hardware.Device {
+		if d, ok := dev.(*types.VirtualDisk); ok {
+			d.CapacityInKB, d.CapacityInBytes = 24*1024, 24*mib
+			task, err := object.NewVirtualMachine(e.vc, vm).Reconfigure(ctx, types.VirtualMachineConfigSpec{
+				DeviceChange: []types.BaseVirtualDeviceConfigSpec{&types.VirtualDeviceConfigSpec{
+					Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: d}}})
+			if err != nil || task.Wait(ctx) != nil {
+				t.Fatalf("grow disk: %v", err)
+			}
+		}
+	}
+	if err := os.Truncate(disks[0].flat, 24*mib); err != nil {
+		t.Fatal(err)
+	}
+	disks[0].capacity = 24 * mib
+	wantFallback(t, e, r, "fb4", parent, disks, "capacity changed")
+}
+
+func TestFallbackDatastoreAndBacking(t *testing.T) {
+	// The simulator cannot relocate a disk; a parent recorded on another
+	// datastore, or with another backing file, is what such a move looks
+	// like to the next run.
+	e, _, disks, parent, r := smallVM(t, "fb5")
+	parent.Details.Disks[0].Datastore, parent.Details.Disks[0].DSMoref = "OtherDS", "datastore-99"
+	wantFallback(t, e, r, "fb5", parent, disks, "disk moved from datastore OtherDS")
+	_, parent2 := backupVM(t, e, r, Options{VM: "fb5"})
+	parent2.Details.Disks[0].Backing = "[LocalDS_0] fb5/old.vmdk"
+	wantFallback(t, e, r, "fb5", parent2, disks, "backing file changed")
+}
+
+// testRepoT is the repository type the tests use.
+type testRepoT = repo.Repository
+
+func TestSnapshotRemovedOnHTTPErrors(t *testing.T) {
+	e := newSimEnv(t)
+	r := newTestRepo(t)
+	vm, disks := e.makeVM("err1", 16*mib)
+	e.sim.write(t, disks[0], 0, randBytes(1, 4*mib))
+	c := e.connect()
+	f := injectFaults(c)
+	f.fail.Store(true)
+	_, err := Backup(context.Background(), c, r, Options{VM: "err1", Chunker: r.ChunkerParams(),
+		retry: &retryPolicy{Attempts: 3, Backoff: time.Millisecond}})
+	if err == nil || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("backup with HTTP 500s: err %v", err)
+	}
+	if f.reqs.Load() < 3 {
+		t.Errorf("%d requests: retries missing", f.reqs.Load())
+	}
+	if got := e.snapshots(vm); len(got) != 0 {
+		t.Fatalf("VM snapshots left after an error: %v", got)
+	}
+}
+
+func TestSnapshotRemovedOnCancelAndTimeout(t *testing.T) {
+	e := newSimEnv(t)
+	r := newTestRepo(t)
+	vm, disks := e.makeVM("err2", 16*mib)
+	e.sim.write(t, disks[0], 0, randBytes(1, 8*mib))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Backup(ctx, e.connect(), r, Options{VM: "err2", Chunker: r.ChunkerParams(), afterSnapshot: cancel})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled backup: err %v", err)
+	}
+	if got := e.snapshots(vm); len(got) != 0 {
+		t.Fatalf("VM snapshots left after cancellation: %v", got)
+	}
+
+	c := e.connect()
+	injectFaults(c).delay.Store(int64(50 * time.Millisecond))
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = Backup(ctx, c, r, Options{VM: "err2", Chunker: r.ChunkerParams()})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("timed-out backup: err %v", err)
+	}
+	if got := e.snapshots(vm); len(got) != 0 {
+		t.Fatalf("VM snapshots left after timeout: %v", got)
+	}
+}
+
+func TestLeftoverSnapshotRemoved(t *testing.T) {
+	e := newSimEnv(t)
+	r := newTestRepo(t)
+	vm, disks := e.makeVM("left", 16*mib)
+	e.sim.write(t, disks[0], 0, randBytes(1, 1*mib))
+	ctx := context.Background()
+	// A killed run leaves its snapshot behind; a user's snapshot stays.
+	for _, s := range [][2]string{{SnapshotName, snapshotDescPrefix + "crashed"}, {"user-snap", "keep me"}} {
+		task, err := object.NewVirtualMachine(e.vc, vm).CreateSnapshot(ctx, s[0], s[1], false, false)
+		if err != nil || task.Wait(ctx) != nil {
+			t.Fatal(err)
+		}
+	}
+	var notes []string
+	_, _, err := tryBackupVM(e, r, Options{VM: "left", Log: func(m string) { notes = append(notes, m) }})
+	// The user's snapshot makes the next snapshot's disks a delta chain
+	// in real vSphere; the simulator makes none, so the backup succeeds.
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "leftover") {
+		t.Errorf("leftover removal not reported: %q", notes)
+	}
+	if got := e.snapshots(vm); len(got) != 1 || got[0] != "user-snap" {
+		t.Fatalf("snapshots after backup: %v, want only the user's", got)
+	}
+}
+
+func TestDedupAcrossClonedVMs(t *testing.T) {
+	e := newSimEnv(t)
+	r := newTestRepo(t)
+	_, a := e.makeVM("clone-a", 64*mib, 64*mib)
+	_, b := e.makeVM("clone-b", 64*mib, 64*mib)
+	img0, img1 := randBytes(21, 24*mib), randBytes(22, 16*mib)
+	for _, d := range [][]simDiskFile{a, b} {
+		e.sim.write(t, d[0], 0, img0)
+		e.sim.write(t, d[1], 8*mib, img1)
+	}
+	backupVM(t, e, r, Options{VM: "clone-a"})
+	before := r.Stats()
+	resB, pb := backupVM(t, e, r, Options{VM: "clone-b"})
+	after := r.Stats()
+	added := after.BytesAddedRaw - before.BytesAddedRaw
+	t.Logf("clone-a added %d bytes; clone-b read %d bytes and added %d (%d blobs)",
+		before.BytesAddedRaw, resB.BytesRead, added, after.BlobsNew-before.BlobsNew)
+	if added > 256<<10 {
+		t.Errorf("second clone added %d bytes, want only trees and config files", added)
+	}
+	checkRestore(t, r, pb, b)
+}
