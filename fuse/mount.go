@@ -29,6 +29,11 @@ type MountOptions struct {
 	Fusermount bool
 	// FsName is the source shown in the mount table (default "cairn").
 	FsName string
+	// NoXattrs answers every extended attribute request with ENOSYS,
+	// after which the kernel stops asking: ls -l then costs one FUSE
+	// round trip per entry less (it asks for ACLs and security labels),
+	// but the recorded xattrs cannot be read.
+	NoXattrs bool
 	// Debug logs every FUSE request.
 	Debug bool
 	// Log receives go-fuse's messages (default: the standard logger).
@@ -77,15 +82,16 @@ func (f *FS) Mount(dir string, o MountOptions) (*Mount, error) {
 	zero := time.Duration(0)
 	gopts := &gofs.Options{
 		MountOptions: gofuse.MountOptions{
-			AllowOther:   o.AllowOther,
-			Options:      opts,
-			FsName:       strings.NewReplacer(",", "_", " ", "_").Replace(o.FsName),
-			Name:         "cairn",
-			DirectMount:  os.Geteuid() == 0 && !o.Fusermount,
-			MaxWrite:     maxRead,
-			MaxReadAhead: maxRead,
-			Debug:        o.Debug,
-			Logger:       o.Log,
+			AllowOther:    o.AllowOther,
+			Options:       opts,
+			FsName:        strings.NewReplacer(",", "_", " ", "_").Replace(o.FsName),
+			Name:          "cairn",
+			DirectMount:   os.Geteuid() == 0 && !o.Fusermount,
+			MaxWrite:      maxRead,
+			MaxReadAhead:  maxRead,
+			DisableXAttrs: o.NoXattrs,
+			Debug:         o.Debug,
+			Logger:        o.Log,
 		},
 		// Zero defaults: every node sets its own timeouts, and a name not
 		// found must be asked again (a new snapshot may have it).

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -24,6 +26,7 @@ func cmdMount() *cli.Command {
 			&cli.BoolFlag{Name: "allow-other", Usage: "let other users access the mount (file permissions are enforced)"},
 			&cli.StringFlag{Name: "cache-size", Value: "64MiB", Usage: "memory for decrypted blobs shared by all open files (`SIZE`)"},
 			&cli.StringFlag{Name: "read-ahead", Value: "8MiB", Usage: "fetch this much beyond sequential reads in the background (`SIZE`, 0 disables)"},
+			&cli.BoolFlag{Name: "no-xattrs", Usage: "do not serve extended attributes (faster ls -l of large trees)"},
 			&cli.BoolFlag{Name: "fusermount", Usage: "mount with fusermount3 even as root (root mounts directly by default)"},
 			&cli.BoolFlag{Name: "debug-fuse", Usage: "log every FUSE request"},
 		),
@@ -44,6 +47,7 @@ func cmdMount() *cli.Command {
 			if readAhead == 0 {
 				readAhead = -1 // fuse.Options: negative disables
 			}
+			limitMemory(cacheSize)
 			r, err := e.openRepo(c.Context)
 			if err != nil {
 				return err
@@ -61,6 +65,7 @@ func cmdMount() *cli.Command {
 			m, err := fsys.Mount(dir, fuse.MountOptions{
 				AllowOther: c.Bool("allow-other"),
 				Fusermount: c.Bool("fusermount"),
+				NoXattrs:   c.Bool("no-xattrs"),
 				FsName:     "cairn:" + c.String("repo"),
 				Debug:      c.Bool("debug-fuse"),
 			})
@@ -99,6 +104,21 @@ func serveMount(c *cli.Context, e *env, m *fuse.Mount) error {
 	}
 	e.printf("unmounted %s\n", m.Dir)
 	return nil
+}
+
+// limitMemory sets a soft memory limit for a long-running mount unless
+// GOMEMLIMIT is set: each blob fetch leaves its sealed and plaintext
+// buffers as garbage, and with the default GOGC the heap grows to twice
+// the blob cache before a collection. The base covers the index cache,
+// tree cache and the FUSE server.
+func limitMemory(cacheSize int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if cacheSize <= 0 {
+		cacheSize = fuse.DefaultCacheSize
+	}
+	debug.SetMemoryLimit(128<<20 + cacheSize*3/2)
 }
 
 // parseSize reads a byte count with an optional binary unit: 512, 64K,
