@@ -14,13 +14,15 @@ var allowed = map[string][]string{
 	"cairn/pack":            {"cairn/internal/crypto"},
 	"cairn/index":           {"cairn/internal/crypto", "cairn/pack"},
 	"cairn/repo/backend":    {"cairn/repo/backend", "cairn/internal"},
-	"cairn/repo/tree":       {"cairn/internal/crypto"},
-	"cairn/repo":            {"cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
-	"cairn/sources":         {"cairn/sources", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
-	"cairn/fuse":            {"cairn/fuse", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
-	"cairn/tapeio":          {"cairn/tapeio", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
-	"cairn/internal":        {"cairn/internal", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/sources"},
-	"cairn/cmd":             {"cairn/"},
+	// The metadata cache recognises tree packs by their headers.
+	"cairn/repo/backend/cache": {"cairn/repo/backend", "cairn/internal", "cairn/pack"},
+	"cairn/repo/tree":          {"cairn/internal/crypto"},
+	"cairn/repo":               {"cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
+	"cairn/sources":            {"cairn/sources", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
+	"cairn/fuse":               {"cairn/fuse", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
+	"cairn/tapeio":             {"cairn/tapeio", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
+	"cairn/internal":           {"cairn/internal", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/sources"},
+	"cairn/cmd":                {"cairn/"},
 }
 
 func rule(pkg string) (string, []string) {
