@@ -1,6 +1,7 @@
 package fuse
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -160,4 +161,16 @@ func TestRefreshIsCheapAndFindsNewSnapshots(t *testing.T) {
 func readlinkOr(p string) string {
 	s, _ := os.Readlink(p)
 	return s
+}
+
+func TestMountRefusesALiveMountPoint(t *testing.T) {
+	r := newMemRepo()
+	r.snapshot(time.Now(), "h", nil, r.tree())
+	fsys, mnt := mountMem(t, r, Options{})
+	if _, err := fsys.Mount(mnt, MountOptions{}); !errors.Is(err, ErrMounted) {
+		t.Errorf("second mount at %s: %v, want ErrMounted", mnt, err)
+	}
+	if cleared, err := ClearStale(mnt); cleared || err != nil {
+		t.Errorf("ClearStale of a live mount: %v %v", cleared, err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -100,7 +101,14 @@ func serveMount(c *cli.Context, e *env, m *fuse.Mount) error {
 		if err := m.Unmount(); err != nil {
 			return err
 		}
-		<-done
+		// After a lazy unmount of a busy mount the server runs until its
+		// last user is gone; a stop request should not wait for that.
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			e.warnf("mount point was busy: detached; its remaining users get errors now\n")
+			return nil
+		}
 	}
 	e.printf("unmounted %s\n", m.Dir)
 	return nil
