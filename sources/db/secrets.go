@@ -3,7 +3,6 @@ package db
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 )
 
@@ -34,11 +33,13 @@ func (s *secrets) write(name, content string) (string, error) {
 		}
 		s.dir = d
 	}
-	p := filepath.Join(s.dir, name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// CreateTemp makes the file 0600 with a unique name: one dump may
+	// write the same kind of file twice (version query, then dump).
+	f, err := os.CreateTemp(s.dir, name+"-*")
 	if err != nil {
 		return "", fmt.Errorf("credentials file: %w", err)
 	}
+	p := f.Name()
 	if _, err := f.WriteString(content); err != nil {
 		f.Close()
 		return "", fmt.Errorf("credentials file: %w", err)

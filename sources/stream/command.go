@@ -54,7 +54,7 @@ func (e *ExitError) Error() string {
 	}
 	msg := fmt.Sprintf("command %s failed: %s", e.Command[0], how)
 	if t := strings.TrimSpace(e.StderrTail); t != "" {
-		msg += ": " + lastLines(t, 3)
+		msg += ": " + summary(t)
 	}
 	return msg
 }
@@ -203,11 +203,16 @@ func (t *tailBuffer) String() string {
 	return strings.ToValidUTF8(string(t.buf), "\uFFFD")
 }
 
-// lastLines returns the last n lines of s joined by "; ".
-func lastLines(s string, n int) string {
+// summary picks what explains a failure from a stderr tail: the first
+// line mentioning an error (dump tools print the cause first and the
+// failing query after it), else the last line.
+func summary(s string) string {
 	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	for _, l := range lines {
+		ll := strings.ToLower(l)
+		if strings.Contains(ll, "error") || strings.Contains(ll, "fatal") {
+			return strings.TrimSpace(l)
+		}
 	}
-	return strings.Join(lines, "; ")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

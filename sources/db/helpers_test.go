@@ -1,0 +1,156 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cairn/repo"
+	"cairn/repo/backend/local"
+	"cairn/sources/stream"
+)
+
+// requireTools skips the test when a program is missing, or fails it when
+// CAIRN_REQUIRE_DB=1 (CI): then a missing server is a broken setup.
+func requireTools(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err == nil {
+			continue
+		}
+		if _, err := tool(Conn{}, n); err == nil {
+			continue
+		}
+		msg := fmt.Sprintf("%s not installed (run scripts/db-deps.sh)", n)
+		if os.Getenv("CAIRN_REQUIRE_DB") == "1" {
+			t.Fatal(msg + "; CAIRN_REQUIRE_DB=1")
+		}
+		t.Skip(msg)
+	}
+}
+
+// freePort returns a TCP port free on loopback right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// sh runs a command and fails the test on error.
+func sh(t *testing.T, env []string, stdin string, argv ...string) string {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", argv, err, out)
+	}
+	return string(out)
+}
+
+func testRepo(t *testing.T) *repo.Repository {
+	t.Helper()
+	dir := t.TempDir()
+	be, err := local.Create(filepath.Join(dir, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Init(context.Background(), be, "pw", repo.InitOptions{
+		Options: repo.Options{CacheDir: filepath.Join(dir, "cache"), KDF: repo.KDFParams{Time: 1, Memory: 1024, Threads: 1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func snapshotCount(t *testing.T, r *repo.Repository) int {
+	t.Helper()
+	ids, err := r.SnapshotIDs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ids)
+}
+
+func backup(t *testing.T, r *repo.Repository, c Conn, opts Options) (*repo.Snapshot, error) {
+	t.Helper()
+	opts.Save = stream.SaveOptions{Chunker: r.ChunkerParams()}
+	return Backup(context.Background(), stream.Repository{Repository: r}, c, opts)
+}
+
+// restoreSnapshot streams sn back through Restore.
+func restoreSnapshot(t *testing.T, r *repo.Repository, sn *repo.Snapshot, c Conn, target string) {
+	t.Helper()
+	ctx := context.Background()
+	src, err := SourceOf(sn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := stream.Repository{Repository: r}
+	n, err := stream.Find(ctx, sr, sn.Tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := stream.Reader(ctx, sr, n)
+	defer rd.Close()
+	if err := Restore(ctx, c, src, rd, RestoreOptions{Target: target}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fixture is one engine's test server and data.
+type fixture interface {
+	conn(db string) Conn
+	seed(t *testing.T, db string)
+	change(t *testing.T, db string) // ~1% of rows
+	checksums(t *testing.T, db string) map[string]string
+}
+
+// incrementalAndRestore is the common "done means" test: back up a seeded
+// database, change ~1% of the rows, back up again (the second snapshot must
+// add well under 20% of the dump), restore into a fresh database and
+// compare per-table row counts and checksums.
+func incrementalAndRestore(t *testing.T, f fixture, restoreTarget string) {
+	r := testRepo(t)
+	f.seed(t, "shop")
+	c := f.conn("shop")
+	sn1, err := backup(t, r, c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := SourceOf(sn1)
+	if src.ServerVersion == "" || src.Dump.ExitCode != 0 {
+		t.Fatalf("source details %+v", src)
+	}
+	f.change(t, "shop")
+	sn2, err := backup(t, r, c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pct := 100 * float64(sn2.Summary.BytesAddedRaw) / float64(sn2.Summary.TotalBytes)
+	t.Logf("%s: dump %d bytes; first backup added %d, second added %d raw (%.1f%% of the dump), %d stored",
+		c.Engine, sn2.Summary.TotalBytes, sn1.Summary.BytesAddedRaw, sn2.Summary.BytesAddedRaw, pct, sn2.Summary.BytesAdded)
+	if pct >= 20 {
+		t.Errorf("second backup added %.1f%% of the dump, want well under 20%%", pct)
+	}
+	want := f.checksums(t, "shop")
+	restoreSnapshot(t, r, sn2, f.conn(restoreTarget), restoreTarget)
+	got := f.checksums(t, restoreTarget)
+	if len(want) == 0 || fmt.Sprint(want) != fmt.Sprint(got) {
+		t.Fatalf("restored database differs:\nwant %v\n got %v", want, got)
+	}
+}
