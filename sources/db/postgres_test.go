@@ -104,6 +104,7 @@ func (s *pgServer) checksums(t *testing.T, db string) map[string]string {
 }
 
 func TestPostgres(t *testing.T) {
+	t.Parallel()
 	s := startPostgres(t)
 	t.Run("custom", func(t *testing.T) { incrementalAndRestore(t, s, "shop_restored") })
 	t.Run("plain", func(t *testing.T) {
