@@ -93,6 +93,11 @@ func (r *Repository) loadIndexFiles(ctx context.Context, ids []crypto.ID) error 
 	for _, id := range ids {
 		g.Go(func() error {
 			f, err := r.LoadIndexFile(ctx, id)
+			if backend.IsNotExist(err) {
+				// Removed since the listing by a prune, which stored
+				// its replacement first: at worst blobs are saved again.
+				return nil
+			}
 			if err != nil {
 				return err
 			}

@@ -320,3 +320,82 @@ func sameContent(t *testing.T, what, want, got string) {
 		}
 	}
 }
+
+// TestS3ConcurrentHostsAndPrune runs four backup processes with different
+// --host (each with its own cache, as on separate machines) while a loop
+// forgets and prunes with no grace period, against one S3 repository;
+// afterwards everything kept restores byte-identically.
+func TestS3ConcurrentHostsAndPrune(t *testing.T) {
+	tr, _ := newS3Repo(t)
+	hosts := []string{"alpha", "beta", "gamma", "delta"}
+	const iterations = 5
+	base := t.TempDir()
+	errs := make(chan error, 100)
+	var wg sync.WaitGroup
+	for _, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cache := []string{"CAIRN_CACHE_DIR=" + filepath.Join(tr.dir, "cache-"+h)}
+			dir := filepath.Join(base, "src-"+h)
+			for i := 0; i < iterations; i++ {
+				genData(t, dir, h, i)
+				r := tr.runEnv(cache, "backup", "--quiet", "--host", h, "--tag", fmt.Sprintf("it%d", i), dir)
+				if r.code != 0 {
+					errs <- fmt.Errorf("backup %s/%d: exit %d: %s", h, i, r.code, r.stderr)
+				}
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	var prunes atomic.Int64
+	var mwg sync.WaitGroup
+	mwg.Add(1)
+	go func() {
+		defer mwg.Done()
+		cache := []string{"CAIRN_CACHE_DIR=" + filepath.Join(tr.dir, "cache-admin")}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			r := tr.runEnv(cache, "forget", "--quiet", "--keep-last", "2", "--prune", "--grace", "0s", "--skew-margin", "1ms")
+			switch r.code {
+			case 0:
+				prunes.Add(1)
+			case 11: // another maintenance lock
+			default:
+				errs <- fmt.Errorf("forget --prune: exit %d: %s", r.code, r.stderr)
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	mwg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d prunes ran beside %d backups", prunes.Load(), len(hosts)*iterations)
+	if prunes.Load() == 0 {
+		t.Error("no prune completed while backups ran")
+	}
+	tr.mustRun("forget", "--keep-last", "2")
+	tr.mustRun("prune", "--grace", "0s")
+	tr.mustRun("prune", "--grace", "0s")
+	tr.mustRun("check", "--read-data")
+	sns := tr.snapshots()
+	if len(sns) != 2*len(hosts) {
+		t.Errorf("want %d snapshots kept (2 per host), got %d", 2*len(hosts), len(sns))
+	}
+	for _, sn := range sns {
+		var iter int
+		fmt.Sscanf(sn.Tags[0], "it%d", &iter)
+		want := filepath.Join(base, "want-"+sn.ID[:8])
+		genData(t, want, sn.Host, iter)
+		target := filepath.Join(tr.dir, "restore-"+sn.ID[:8])
+		tr.mustRun("restore", sn.ID, "--target", target)
+		sameContent(t, fmt.Sprintf("snapshot %s (%s it%d)", sn.ID[:8], sn.Host, iter), want, filepath.Join(target, sn.Paths[0]))
+	}
+}

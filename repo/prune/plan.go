@@ -103,6 +103,12 @@ func PlanPrune(ctx context.Context, r *repo.Repository, opts Options) (*Plan, er
 		return nil, err
 	}
 	p.Snapshots = len(sns)
+	// A backup stores its index files before its snapshot: syncing again
+	// after listing snapshots makes every blob they name visible (a
+	// snapshot saved after the first sync otherwise looks damaged).
+	if err := r.SyncIndex(ctx); err != nil {
+		return nil, err
+	}
 	used, err := Mark(ctx, r, sns)
 	if err != nil {
 		return nil, err
