@@ -79,6 +79,11 @@ func Backup(ctx context.Context, c *Client, r blockdev.Repo, opts Options) (res 
 	if b.dcPath, err = c.datacenterPath(ctx, b.vmRef); err != nil {
 		return nil, err
 	}
+	if b.opts.Parent == nil && opts.LookupParent != nil {
+		if b.opts.Parent, err = opts.LookupParent(ctx, c.host, b.vm.Name); err != nil {
+			return nil, fmt.Errorf("find parent snapshot: %w", err)
+		}
+	}
 
 	// A snapshot left by a crashed run would otherwise stay forever and
 	// grow its delta disk.

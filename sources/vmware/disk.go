@@ -102,6 +102,8 @@ func (b *run) distrustCBT(d vdisk, pdet *Details, pd *DiskDetails) string {
 		return "no parent snapshot"
 	case pd == nil:
 		return "disk not in the parent snapshot"
+	case pdet.Moref != b.det.Moref:
+		return fmt.Sprintf("parent is of another VM object (moref %s, now %s)", pdet.Moref, b.det.Moref)
 	case b.det.CBTEnabled:
 		return "CBT was just enabled"
 	case pdet.InstanceUUID != "" && pdet.InstanceUUID != b.det.InstanceUUID:

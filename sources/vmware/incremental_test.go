@@ -104,20 +104,20 @@ func TestPagingAndOnePercent(t *testing.T) {
 	e := newSimEnv(t)
 	e.sim.pageCap = 16 * mib
 	r := newTestRepo(t)
-	_, disks := e.makeVM("vm-p", 256*mib, 256*mib)
+	_, disks := e.makeVM("vm-p", 128*mib, 128*mib)
 	fillVM(t, e, disks, 3)
 	start := time.Now()
 	full, parent := backupVM(t, e, r, Options{VM: "vm-p"})
 	fullTime := time.Since(start)
 	queries := e.sim.queries
-	if queries < 2*16 {
-		t.Errorf("%d CBT queries for two 256 MiB disks in 16 MiB pages", queries)
+	if queries < 2*8 {
+		t.Errorf("%d CBT queries for two 128 MiB disks in 16 MiB pages", queries)
 	}
 	var changed []chunker.Extent
-	for i := range 2 * 256 * mib / cbtBlock / 100 {
+	for i := range 2 * 128 * mib / cbtBlock / 100 {
 		d := i % 2
 		blk := int64(randBytes(uint64(i), 8)[0]) | int64(randBytes(uint64(i), 8)[1])<<8
-		off := blk % (256 * mib / cbtBlock) * cbtBlock
+		off := blk % (128 * mib / cbtBlock) * cbtBlock
 		e.sim.write(t, disks[d], off, randBytes(uint64(5000+i), cbtBlock))
 		changed = append(changed, chunker.Extent{Offset: off, Length: cbtBlock})
 	}

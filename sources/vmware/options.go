@@ -1,6 +1,8 @@
 package vmware
 
 import (
+	"context"
+
 	"cairn/chunker"
 	"cairn/internal/crypto"
 )
@@ -32,8 +34,11 @@ type Options struct {
 	Moref string
 	// Chunker are the repository's chunking parameters.
 	Chunker chunker.Params
-	// Parent is the parent snapshot, or nil for a full backup.
-	Parent *Parent
+	// Parent is the parent snapshot. When nil, LookupParent (if set) is
+	// asked once the VM is resolved, so that the caller can find the
+	// previous backup by the VM's name; nil from both means a full backup.
+	Parent       *Parent
+	LookupParent func(ctx context.Context, vcenter, vm string) (*Parent, error)
 	// Quiesce defaults to QuiesceAuto.
 	Quiesce Quiesce
 	// Workers bounds the parallel Range requests and blob saves per disk;
