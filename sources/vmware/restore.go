@@ -38,12 +38,10 @@ func RestoreDisk(ctx context.Context, l blockdev.Loader, root crypto.ID, det *De
 	if err != nil {
 		return nil, blockdev.RestoreStats{}, err
 	}
-	if _, err := os.Stat(path); err == nil {
-		// Refuse to clobber a regular file by accident; devices are the
-		// point of restoring to a path that exists.
-		if fi, _ := os.Stat(path); fi.Mode().IsRegular() && fi.Size() > 0 {
-			return d, blockdev.RestoreStats{}, fmt.Errorf("restore disk: %s exists", path)
-		}
+	// Refuse to clobber a non-empty regular file by accident; devices are
+	// the point of restoring to a path that exists.
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+		return d, blockdev.RestoreStats{}, fmt.Errorf("restore disk: %s exists and is not empty", path)
 	}
 	st, err := blockdev.RestoreFile(ctx, l, root, d.Node, path, opts)
 	return d, st, err
