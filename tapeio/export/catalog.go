@@ -45,6 +45,9 @@ type CatalogSnapshot struct {
 	Packs int       `json:"packs"`
 	// Sets are the export sets holding its packs (this one included).
 	Sets []string `json:"sets"`
+	// Volumes of this set holding its packs: what a restore needs loaded
+	// (besides the first or last volume, for config and keys).
+	Volumes []uint32 `json:"volumes"`
 }
 
 // CatalogFile is one logical file of the set.

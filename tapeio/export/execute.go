@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"cairn/internal/crypto"
@@ -226,11 +227,21 @@ func (x *executor) catalog() *SetCatalog {
 	for _, e := range x.p.Elsewhere {
 		where[e.ID] = e.Set
 	}
+	vols := map[string][]uint32{}
+	for _, f := range x.res.Files {
+		for _, e := range f.Extents {
+			vols[f.Name] = append(vols[f.Name], e.VolumeSeq)
+		}
+	}
 	for _, sn := range x.p.Snapshots {
 		packs := x.p.SnapshotPacks[sn.ID]
 		sets := map[string]bool{}
 		var list []string
+		onVol := map[uint32]bool{}
 		for _, id := range packs {
+			for _, v := range vols[PackName(id)] {
+				onVol[v] = true
+			}
 			s, ok := where[id]
 			if !ok {
 				s = setID
@@ -240,7 +251,12 @@ func (x *executor) catalog() *SetCatalog {
 				list = append(list, s)
 			}
 		}
-		c.Snapshots = append(c.Snapshots, CatalogSnapshot{ID: sn.ID, Time: sn.Time, Packs: len(packs), Sets: list})
+		cs := CatalogSnapshot{ID: sn.ID, Time: sn.Time, Packs: len(packs), Sets: list}
+		for v := range onVol {
+			cs.Volumes = append(cs.Volumes, v)
+		}
+		slices.Sort(cs.Volumes)
+		c.Snapshots = append(c.Snapshots, cs)
 	}
 	for _, f := range x.res.Files {
 		c.Files = append(c.Files, CatalogFile{SetFile: f.SetFile, Kind: f.Kind.String(), Name: f.Name, Size: f.Size, Extents: f.Extents})

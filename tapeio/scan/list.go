@@ -38,6 +38,9 @@ func List(ctx context.Context, m export.Media) (*ListReport, error) {
 		}
 		lv, err := listOne(ctx, m, i)
 		m.Release()
+		if errors.Is(err, tapeio.ErrNoMedium) {
+			continue // an empty slot
+		}
 		if err != nil {
 			rep.Unreadable = append(rep.Unreadable, fmt.Sprintf("%s: %v", m.Name(i), err))
 			continue

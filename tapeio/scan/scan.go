@@ -10,6 +10,7 @@ import (
 	"cairn/internal/crypto"
 	"cairn/repo"
 	"cairn/repo/backend"
+	"cairn/tapeio"
 	"cairn/tapeio/export"
 	"cairn/tapeio/volume"
 )
@@ -138,6 +139,9 @@ func readAll(ctx context.Context, m export.Media, st *stager, rep *Report, log f
 	for i := 0; i < m.Count(); i++ {
 		name := m.Name(i)
 		d, err := m.Open(ctx, i)
+		if errors.Is(err, tapeio.ErrNoMedium) {
+			continue // an empty slot
+		}
 		if err != nil {
 			rep.Unreadable = append(rep.Unreadable, fmt.Sprintf("%s: %v", name, err))
 			continue

@@ -74,7 +74,7 @@ func readLabels(ctx context.Context, m export.Media) (map[volume.ID]map[uint32]v
 				sets[l.SetID][l.Seq] = volumeRef{medium: i, label: l}
 			}
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, tapeio.ErrNoMedium) { // an empty slot is no news
 			bad = append(bad, fmt.Sprintf("%s: %v", m.Name(i), err))
 		}
 		m.Release()
