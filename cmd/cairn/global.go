@@ -85,9 +85,23 @@ func (e *env) openBackend(create bool) (backend.Backend, error) {
 	if loc == "" {
 		return nil, errors.New("no repository given: use -r/--repo or CAIRN_REPOSITORY")
 	}
+	return e.openBackendAt(loc, create)
+}
+
+// openBackendAt opens the repository at loc with the global options (also
+// for a second repository, such as copy's source).
+func (e *env) openBackendAt(loc string, create bool) (backend.Backend, error) {
 	ext, err := parseOptions(e.c.StringSlice("option"))
 	if err != nil {
 		return nil, err
+	}
+	if kind, _ := location.Kind(loc); loc != e.c.String("repo") {
+		// A second repository takes the -o options of its own kind.
+		for k := range ext {
+			if !strings.HasPrefix(k, kind+".") {
+				delete(ext, k)
+			}
+		}
 	}
 	be, counting, err := openCounted(e.c.Context, loc, create, ext, e.c.Int("connections"))
 	if err != nil {

@@ -106,7 +106,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Flags:                globalFlags(),
 		Commands: []*cli.Command{
 			cmdInit(), cmdBackup(), cmdSnapshots(), cmdLs(), cmdFind(), cmdDiff(),
-			cmdCat(), cmdDump(), cmdRestore(), cmdTag(), cmdStats(), cmdUnlock(), cmdKey(), cmdCheck(), cmdForget(), cmdPrune(), cmdRepair(), cmdMount(), cmdTape(),
+			cmdCat(), cmdDump(), cmdRestore(), cmdTag(), cmdStats(), cmdUnlock(), cmdKey(), cmdCheck(), cmdForget(), cmdPrune(), cmdRepair(), cmdMount(), cmdTape(), cmdCopy(),
 			cmdBackupVM(), cmdBackupBlock(), cmdRestoreVM(), cmdRestoreBlock(),
 		},
 	}

@@ -30,6 +30,12 @@ import (
 // repository at s3:http://proxy/bucket/repo with its own cache dir.
 func newS3Repo(t *testing.T) (*testRepo, *faultProxy) {
 	t.Helper()
+	return newS3RepoWith(t, nil)
+}
+
+// newS3RepoWith is newS3Repo with extra environment for init.
+func newS3RepoWith(t *testing.T, initEnv []string, initArgs ...string) (*testRepo, *faultProxy) {
+	t.Helper()
 	srv := testserver.StartS3(t)
 	srv.Bucket(t, "cairn")
 	proxy := startProxy(t, srv.Endpoint)
@@ -41,7 +47,9 @@ func newS3Repo(t *testing.T) (*testRepo, *faultProxy) {
 		t.Fatal(err)
 	}
 	tr.env = append(srv.Env(), "CAIRN_REPOSITORY="+tr.repo, "CAIRN_CACHE_DIR="+tr.cache, "CAIRN_PASSWORD_FILE="+pwFile)
-	tr.mustRun("init")
+	if r := tr.runEnv(initEnv, append([]string{"init"}, initArgs...)...); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
 	return tr, proxy
 }
 
@@ -398,4 +406,59 @@ func TestS3ConcurrentHostsAndPrune(t *testing.T) {
 		tr.mustRun("restore", sn.ID, "--target", target)
 		sameContent(t, fmt.Sprintf("snapshot %s (%s it%d)", sn.ID[:8], sn.Host, iter), want, filepath.Join(target, sn.Paths[0]))
 	}
+}
+
+// copyJSON is the summary of copy --json.
+type copyJSON struct {
+	Copied     map[string]string `json:"copied"`
+	Skipped    []string          `json:"skipped"`
+	BytesAdded int64             `json:"bytes_added"`
+}
+
+// TestCopyLocalToS3 copies a local repository's snapshots into an S3 one
+// that shares its chunker parameters and already holds a native backup of
+// the same files: the data deduplicates, a second copy copies nothing, and
+// the copies restore exactly.
+func TestCopyLocalToS3(t *testing.T) {
+	local := newTestRepo(t)
+	src := filepath.Join(t.TempDir(), "src")
+	fstest.MakeFixture(t, src)
+	local.backup("--host", "laptop", src)
+	os.WriteFile(filepath.Join(src, "added-later"), []byte("second snapshot"), 0o644)
+	local.backup("--host", "laptop", src)
+
+	from := []string{"CAIRN_FROM_REPOSITORY=" + local.repo, "CAIRN_FROM_PASSWORD=" + local.password}
+	s3, _ := newS3RepoWith(t, from, "--copy-chunker-params-from", local.repo)
+	native := s3.backup("--host", "server", src)
+
+	out := s3.runEnv(from, "copy", "--json")
+	if out.code != 0 {
+		t.Fatalf("copy: exit %d: %s", out.code, out.stderr)
+	}
+	var res copyJSON
+	if err := json.Unmarshal([]byte(out.stdout), &res); err != nil {
+		t.Fatalf("copy --json: %v\n%s", err, out.stdout)
+	}
+	if len(res.Copied) != 2 {
+		t.Fatalf("copied %d snapshots, want 2: %s", len(res.Copied), out.stdout)
+	}
+	if res.BytesAdded*10 > native.BytesAdded {
+		t.Errorf("copy added %d bytes although the destination held the same data (%d bytes): no deduplication", res.BytesAdded, native.BytesAdded)
+	}
+	t.Logf("native backup added %d bytes; copying 2 snapshots of the same files added %d", native.BytesAdded, res.BytesAdded)
+
+	out = s3.runEnv(from, "copy", "--json")
+	res = copyJSON{}
+	if err := json.Unmarshal([]byte(out.stdout), &res); out.code != 0 || err != nil || len(res.Copied) != 0 || len(res.Skipped) != 2 {
+		t.Fatalf("second copy: exit %d, %+v, %v", out.code, res, err)
+	}
+	target := filepath.Join(s3.dir, "restore")
+	s3.mustRun("restore", "latest", "--host", "laptop", "--target", target)
+	fstest.CompareTrees(t, src, filepath.Join(target, src))
+	var sns []snapJSON
+	json.Unmarshal([]byte(s3.mustRun("snapshots", "--json", "--host", "laptop")), &sns)
+	if len(sns) != 2 {
+		t.Errorf("destination lists %d laptop snapshots, want 2", len(sns))
+	}
+	s3.mustRun("check", "--read-data")
 }
