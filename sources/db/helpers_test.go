@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -118,6 +120,8 @@ type fixture interface {
 	seed(t *testing.T, db string)
 	change(t *testing.T, db string) // ~1% of rows
 	checksums(t *testing.T, db string) map[string]string
+	// target is what restore is given to create database db.
+	target(db string) string
 }
 
 // incrementalAndRestore is the common "done means" test: back up a seeded
@@ -148,9 +152,15 @@ func incrementalAndRestore(t *testing.T, f fixture, restoreTarget string) {
 		t.Errorf("second backup added %.1f%% of the dump, want well under 20%%", pct)
 	}
 	want := f.checksums(t, "shop")
-	restoreSnapshot(t, r, sn2, f.conn(restoreTarget), restoreTarget)
+	restoreSnapshot(t, r, sn2, f.conn(restoreTarget), f.target(restoreTarget))
 	got := f.checksums(t, restoreTarget)
 	if len(want) == 0 || fmt.Sprint(want) != fmt.Sprint(got) {
 		t.Fatalf("restored database differs:\nwant %v\n got %v", want, got)
 	}
+}
+
+// hashString is a short hex digest of s for table checksums.
+func hashString(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
 }

@@ -183,3 +183,5 @@ func scanCmdlines(t *testing.T, secret string) []string {
 	}
 	return hits
 }
+
+func (s *myServer) target(db string) string { return db }

@@ -184,3 +184,5 @@ func TestPostgres(t *testing.T) {
 		}
 	})
 }
+
+func (s *pgServer) target(db string) string { return db }
