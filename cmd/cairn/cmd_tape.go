@@ -324,7 +324,11 @@ func printScan(e *env, rep *scan.Report) error {
 		e.printf("damaged block: %s\n", d)
 	}
 	for _, p := range rep.IncompletePacks {
-		e.printf("pack %.16s incomplete (%d ranges missing): %d blobs salvaged, %d lost", p.ID, len(p.Holes), p.Salvaged, len(p.Lost))
+		e.printf("pack %.16s incomplete", p.ID)
+		if len(p.Holes) > 0 {
+			e.printf(" (%d byte ranges missing)", len(p.Holes))
+		}
+		e.printf(": %d blobs salvaged, %d lost", p.Salvaged, len(p.Lost))
 		if p.Reason != "" {
 			e.printf(" (%s)", p.Reason)
 		}
