@@ -1,3 +1,7 @@
+//go:build linux
+
+// The benchmarks read /proc/self/status and getrusage: Linux only.
+
 package index
 
 import (
@@ -210,6 +214,7 @@ func BenchmarkCacheLookup(b *testing.B) {
 			runtime.GC()
 			b.Logf("%d blobs: after lookups VmHWM %.0f MiB, VmRSS %.0f MiB (anon %.0f, file %.0f), Go heap %.0f MiB",
 				n, procMiB("VmHWM"), procMiB("VmRSS"), procMiB("RssAnon"), procMiB("RssFile"), heapMiB())
+			benchIterate(b, c, n)
 		})
 	}
 }
@@ -232,6 +237,28 @@ func pageFaults() int64 {
 		return 0
 	}
 	return ru.Minflt + ru.Majflt
+}
+
+// benchIterate times the whole-cache walks that check and prune use.
+func benchIterate(b *testing.B, c *Cache, n int) {
+	start := time.Now()
+	blobs, packs, err := c.Count()
+	if err != nil || blobs != n || packs != n/benchPerPack {
+		b.Fatalf("Count() = %d, %d, %v; want %d, %d", blobs, packs, err, n, n/benchPerPack)
+	}
+	tCount := time.Since(start)
+	start = time.Now()
+	seen := 0
+	if err := c.ForEachPack(func(p PackInfo) error { seen += len(p.Blobs); return nil }); err != nil || seen != n {
+		b.Fatalf("ForEachPack: %d blobs, %v", seen, err)
+	}
+	tPacks := time.Since(start)
+	start = time.Now()
+	seen = 0
+	if err := c.ForEachBlob(func(Entry) error { seen++; return nil }); err != nil || seen != n {
+		b.Fatalf("ForEachBlob: %d blobs, %v", seen, err)
+	}
+	b.Logf("%d blobs: Count %v, ForEachPack %v, ForEachBlob %v", n, tCount.Round(time.Millisecond), tPacks.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
 
 func heapMiB() float64 {
@@ -302,4 +329,42 @@ func benchLookups(b *testing.B, c *Cache, n int) {
 		})
 		report(b)
 	})
+}
+
+// BenchmarkCacheAdd measures filling a cache from index files of one pack
+// each (what cairn writes during a backup), one Add per file and in
+// AddFiles batches of 256, and from large merged files.
+func BenchmarkCacheAdd(b *testing.B) {
+	for _, bc := range []struct {
+		name         string
+		packs, batch int
+	}{{"1pack-Add", 1, 1}, {"1pack-AddFiles256", 1, 256}, {"6250packs-Add", 6250, 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c, err := OpenCache(filepath.Join(b.TempDir(), "cache"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			rng := newRand(60)
+			var batch []NamedFile
+			blobs := 0
+			cpu0 := cpuTime()
+			for b.Loop() {
+				f := randFile(rng, bc.packs, benchPerPack)
+				batch = append(batch, NamedFile{ID: randID(rng), File: f})
+				blobs += f.BlobCount()
+				if len(batch) == bc.batch {
+					if err := c.AddFiles(batch); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+			if err := c.AddFiles(batch); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(blobs)/b.Elapsed().Seconds(), "blobs/s")
+			b.ReportMetric(float64(blobs)/(cpuTime()-cpu0).Seconds(), "blobs/cpu-s")
+		})
+	}
 }

@@ -15,6 +15,11 @@ var (
 	// index files.
 	ErrCorrupt = errors.New("index cache corrupt")
 
+	// ErrLocked is wrapped by Cache.FallbackReason when the shared cache
+	// is held by another process (or another Cache in this one). Where
+	// flock is unavailable, every cache is private for this reason.
+	ErrLocked = errors.New("index cache in use by another process")
+
 	// ErrClosed is returned by methods of a Cache after Close.
 	ErrClosed = errors.New("index cache closed")
 )

@@ -10,10 +10,6 @@ import (
 	"time"
 )
 
-// ErrLocked is wrapped by the fallback reason of a private cache when
-// another process (or another Cache in this one) holds the shared cache.
-var ErrLocked = errors.New("index cache in use by another process")
-
 // lockPoll is the interval at which acquireLock retries.
 const lockPoll = 50 * time.Millisecond
 
