@@ -84,10 +84,14 @@ func (r *Repository) uploadAsync(ctx context.Context, w *pack.Writer) error {
 		return ctx.Err()
 	}
 	r.uploads.Add(1)
+	// The upload outlives the caller's context: callers are often stage
+	// goroutines whose context ends when their stage does, and a pack half
+	// stored is worth finishing (it is bounded: one pack).
+	uctx := context.WithoutCancel(ctx)
 	go func() {
 		defer r.uploads.Done()
 		defer func() { <-r.uploadSem }()
-		if err := r.writePack(ctx, w); err != nil {
+		if err := r.writePack(uctx, w); err != nil {
 			r.mu.Lock()
 			if r.uploadErr == nil {
 				r.uploadErr = err

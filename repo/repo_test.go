@@ -258,3 +258,24 @@ func TestLocks(t *testing.T) {
 		t.Fatalf("%d locks left", left)
 	}
 }
+
+// TestUploadOutlivesCallerContext: a caller whose context ends right after
+// SaveBlob (a pipeline stage) must not make the background upload fail.
+func TestUploadOutlivesCallerContext(t *testing.T) {
+	r, _, _ := testRepo(t)
+	for i := 0; i < 8; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		data := make([]byte, 400<<10)
+		rand.Read(data)
+		if _, err := r.SaveBlob(ctx, pack.DataBlob, data); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatalf("flush after the callers' contexts ended: %v", err)
+	}
+	if r.Stats().PacksWritten < 2 {
+		t.Fatalf("want several packs at 1 MiB pack size, got %d", r.Stats().PacksWritten)
+	}
+}

@@ -50,3 +50,21 @@ func (s *Set) Len() int {
 	}
 	return len(s.ids)
 }
+
+// AddTyped inserts id tagged with a blob type, for sets that must tell
+// tree and data blobs apart: the lowest bit of the prefix carries the type.
+func (s *Set) AddTyped(id crypto.ID, t uint8) {
+	s.ids = append(s.ids, typed(id, t))
+	s.sorted = false
+}
+
+// HasTyped reports whether id was added with type t.
+func (s *Set) HasTyped(id crypto.ID, t uint8) bool {
+	if !s.sorted {
+		s.Seal()
+	}
+	_, ok := slices.BinarySearch(s.ids, typed(id, t))
+	return ok
+}
+
+func typed(id crypto.ID, t uint8) uint64 { return prefix(id)&^1 | uint64(t&1) }

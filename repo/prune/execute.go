@@ -1,7 +1,6 @@
 package prune
 
 import (
-	"cairn/repo/blobset"
 	"context"
 	"fmt"
 	"os"
@@ -61,7 +60,7 @@ func Execute(ctx context.Context, r *repo.Repository, p *Plan) (*Result, error) 
 	marked = append(marked, p.Unused...)
 	marked = append(marked, p.Unindexed...)
 	for _, u := range p.Repack {
-		marked = append(marked, u.Info.ID)
+		marked = append(marked, u.ID)
 	}
 	if len(marked) == 0 {
 		return res, nil
@@ -74,7 +73,7 @@ func Execute(ctx context.Context, r *repo.Repository, p *Plan) (*Result, error) 
 	}
 	res.PacksMarked = len(marked)
 	for _, u := range p.Repack {
-		n, err := repack(ctx, r, u, p.used)
+		n, err := repack(ctx, r, u)
 		res.BlobsRepacked += n
 		if err != nil {
 			return res, err
@@ -86,17 +85,14 @@ func Execute(ctx context.Context, r *repo.Repository, p *Plan) (*Result, error) 
 	return res, nil
 }
 
-func repack(ctx context.Context, r *repo.Repository, u PackUse, used *blobset.Set) (int, error) {
+func repack(ctx context.Context, r *repo.Repository, u PackUse) (int, error) {
 	n := 0
 	var buf []byte
-	for _, b := range u.Info.Blobs {
-		if !used.Has(b.ID) {
-			continue
-		}
-		e := index.Entry{Type: b.Type, ID: b.ID, Pack: u.Info.ID, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}
+	for _, b := range u.Used {
+		e := index.Entry{Type: b.Type, ID: b.ID, Pack: u.ID, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}
 		data, err := r.LoadEntry(ctx, e, buf)
 		if err != nil {
-			return n, fmt.Errorf("repack pack %s: %w", u.Info.ID.Short(), err)
+			return n, fmt.Errorf("repack pack %s: %w", u.ID.Short(), err)
 		}
 		buf = data
 		if _, err := r.SaveBlobWithID(ctx, b.Type, b.ID, data); err != nil {

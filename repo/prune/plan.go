@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"cairn/pack"
 	"cairn/repo/blobset"
 	"context"
 	"fmt"
@@ -46,10 +47,14 @@ func (o *Options) fill() {
 	}
 }
 
-// PackUse is one pack's use as found by the mark.
+// PackUse is one pack's use as found by the mark. Only the used blobs are
+// kept (they are what a repack copies), so a plan stays small when most of
+// a large repository is garbage.
 type PackUse struct {
-	Info        index.PackInfo
-	UsedBlobs   int
+	ID          crypto.ID
+	Salt        pack.Salt
+	Size        int64
+	Used        []pack.Blob
 	UsedBytes   int64
 	UnusedBytes int64
 }
@@ -165,7 +170,8 @@ func dueRecords(ctx context.Context, r *repo.Repository, records []*repo.Deletio
 }
 
 // planPhase2 splits the due records' packs: a pack is deleted unless it
-// holds a used blob that no pack outside the deletion set provides.
+// holds a used blob that no pack outside the deletion set provides. It
+// decides pack by pack while streaming the index.
 func planPhase2(ctx context.Context, r *repo.Repository, due []*repo.DeletionRecord, used *blobset.Set, p *Plan) error {
 	dueSet := map[crypto.ID]bool{}
 	for _, rec := range due {
@@ -174,40 +180,39 @@ func planPhase2(ctx context.Context, r *repo.Repository, due []*repo.DeletionRec
 			dueSet[id] = true
 		}
 	}
-	infos := map[crypto.ID]index.PackInfo{}
+	if len(dueSet) == 0 {
+		return nil
+	}
+	decided := map[crypto.ID]bool{}
 	err := r.ForEachIndexedPack(ctx, func(pi index.PackInfo) error {
-		if dueSet[pi.ID] {
-			infos[pi.ID] = pi
+		if !dueSet[pi.ID] {
+			return nil
 		}
+		decided[pi.ID] = true
+		for _, b := range pi.Blobs {
+			if !used.Has(b.ID) {
+				continue
+			}
+			e, ok, err := r.LookupBlob(b.ID)
+			if err != nil {
+				return err
+			}
+			if !ok || e.Pack == pi.ID || dueSet[e.Pack] {
+				p.Revive = append(p.Revive, pi.ID)
+				return nil
+			}
+		}
+		p.Delete = append(p.Delete, pi.ID)
+		p.DeleteSize += pi.Size
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("read index: %w", err)
 	}
 	for id := range dueSet {
-		pi, indexed := infos[id]
-		needed := false
-		if indexed {
-			for _, b := range pi.Blobs {
-				if !used.Has(b.ID) {
-					continue
-				}
-				e, ok, err := r.LookupBlob(b.ID)
-				if err != nil {
-					return err
-				}
-				if !ok || e.Pack == id || dueSet[e.Pack] {
-					needed = true
-					break
-				}
-			}
+		if !decided[id] { // not indexed (anymore): nothing can need it
+			p.Delete = append(p.Delete, id)
 		}
-		if needed {
-			p.Revive = append(p.Revive, id)
-			continue
-		}
-		p.Delete = append(p.Delete, id)
-		p.DeleteSize += pi.Size
 	}
 	return nil
 }
@@ -224,17 +229,17 @@ func planPhase1(ctx context.Context, r *repo.Repository, used *blobset.Set, inRe
 		if inRecord[pi.ID] {
 			return nil
 		}
-		u := PackUse{Info: pi}
+		u := PackUse{ID: pi.ID, Salt: pi.Salt, Size: pi.Size}
 		for _, b := range pi.Blobs {
 			if used.Has(b.ID) {
-				u.UsedBlobs++
+				u.Used = append(u.Used, b)
 				u.UsedBytes += int64(b.Length)
 			} else {
 				u.UnusedBytes += int64(b.Length)
 			}
 		}
 		switch {
-		case u.UsedBlobs == 0:
+		case len(u.Used) == 0:
 			p.Unused = append(p.Unused, pi.ID)
 			p.UnusedSize += pi.Size
 		case u.UnusedBytes > 0 && float64(u.UnusedBytes) > opts.MaxUnused*float64(u.UsedBytes+u.UnusedBytes):

@@ -18,12 +18,15 @@ func TestKind(t *testing.T) {
 		"local:/srv/backup":           "local",
 		"s3:http://127.0.0.1:9000/b":  "s3",
 		"s3:s3.amazonaws.com/bkt/pfx": "s3",
+		"sftp:host:/dir":              "sftp",
+		"sftp://u@h:22//dir":          "sftp",
+		"rest:http://x/":              "rest",
 	} {
 		if got, err := Kind(loc); err != nil || got != want {
 			t.Errorf("Kind(%q) = %q, %v; want %q", loc, got, err, want)
 		}
 	}
-	for _, loc := range []string{"", "sftp:host:/dir", "rest:http://x/", "b2:bucket"} {
+	for _, loc := range []string{"", "b2:bucket", "gs:bucket"} {
 		if _, err := Kind(loc); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("Kind(%q) = %v, want ErrUnsupported", loc, err)
 		}
