@@ -230,7 +230,11 @@ func cmdRestoreDB() *cli.Command {
 		Name:      "db",
 		Usage:     "stream a database snapshot back into a server (docs/source-db.md)",
 		ArgsUsage: "SNAPSHOT",
-		Flags: append(append(dbFlags(), filterFlags()...),
+		// filterFlags' --host would clash with the database --host.
+		Flags: append(dbFlags(),
+			&cli.StringSliceFlag{Name: "snapshot-host", Usage: "only snapshots of `HOST` (for latest)"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "only snapshots with `TAG[,TAG]` (for latest)"},
+			&cli.StringSliceFlag{Name: "path", Usage: "only snapshots of `PATH` (for latest)"},
 			&cli.StringFlag{Name: "target-database", Usage: "restore into database `NAME` (created if missing; sqlite: a new file; redis: write the RDB to this file instead of loading it)"},
 		),
 		Action: func(c *cli.Context) error {
@@ -247,7 +251,8 @@ func cmdRestoreDB() *cli.Command {
 				return err
 			}
 			defer r.Close()
-			sn, err := findSnapshot(c, r, c.Args().First())
+			f := repo.Filter{Hosts: c.StringSlice("snapshot-host"), Tags: c.StringSlice("tag"), Paths: c.StringSlice("path")}
+			sn, err := r.FindSnapshot(c.Context, c.Args().First(), f)
 			if err != nil {
 				return err
 			}

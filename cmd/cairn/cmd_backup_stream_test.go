@@ -115,3 +115,35 @@ func TestBackupStdinFromCommand(t *testing.T) {
 		t.Fatalf("check: %s %s", r.stdout, r.stderr)
 	}
 }
+
+func TestBackupDBSQLiteCLI(t *testing.T) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		if os.Getenv("CAIRN_REQUIRE_DB") == "1" {
+			t.Fatal("sqlite3 not installed; CAIRN_REQUIRE_DB=1")
+		}
+		t.Skip("sqlite3 not installed (scripts/db-deps.sh)")
+	}
+	tr := newTestRepo(t)
+	dir := t.TempDir()
+	dbf := filepath.Join(dir, "app.db")
+	sql := "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');"
+	if out, err := exec.Command("sqlite3", dbf, sql).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	tr.mustRun("backup", "db", "--engine", "sqlite", "--database", dbf, "--tag", "nightly")
+	if out := tr.mustRun("dump", "latest"); !strings.Contains(out, "INSERT INTO t VALUES(2,'b');") {
+		t.Fatalf("dump: %q", out)
+	}
+	target := filepath.Join(dir, "restored.db")
+	tr.mustRun("restore", "db", "latest", "--target-database", target)
+	out, err := exec.Command("sqlite3", target, "SELECT group_concat(v) FROM t").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "a,b" {
+		t.Fatalf("restored: %v %q", err, out)
+	}
+	if r := tr.run("backup", "db", "--engine", "sqlite", "--database", filepath.Join(dir, "missing.db")); r.code != 1 {
+		t.Fatalf("missing database: exit %d", r.code)
+	}
+	if r := tr.run("restore", "latest"); r.code != 1 || !strings.Contains(r.stderr, "--target") {
+		t.Fatalf("restore without --target: %d %s", r.code, r.stderr)
+	}
+}
