@@ -58,6 +58,9 @@ func OpenCache(dir string) (*Cache, error) { return OpenCacheWith(dir, Options{}
 // unusable, the cache is a private one that Close removes; the only error
 // is failing to create even that.
 func OpenCacheWith(dir string, opt Options) (*Cache, error) {
+	if dir == "" {
+		return nil, errors.New("open index cache: no directory given")
+	}
 	if opt.LockWait <= 0 {
 		opt.LockWait = DefaultLockWait
 	}

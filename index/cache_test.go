@@ -422,3 +422,10 @@ func TestCacheLargeFile(t *testing.T) {
 	checkCount(t, c, 0, 0)
 	checkFiles(t, c)
 }
+
+func TestOpenCacheNeedsDir(t *testing.T) {
+	if c, err := OpenCache(""); err == nil {
+		_ = c.Close()
+		t.Fatal("OpenCache(\"\") succeeded; it would create caches in the working directory")
+	}
+}
