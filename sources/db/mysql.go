@@ -84,7 +84,7 @@ func (m mysql) prepare(ctx context.Context, c Conn, s *secrets) (*plan, error) {
 	// of the dump new after changing 1% of the rows, against a few percent
 	// per row). --no-autocommit keeps the restore of per-row inserts fast.
 	argv := []string{bin, "--defaults-extra-file=" + cnf, "--single-transaction", "--quick",
-		"--routines", "--triggers", "--events", "--hex-blob", "--skip-extended-insert", "--no-autocommit"}
+		"--routines", "--triggers", "--events", "--hex-blob", "--skip-extended-insert", "--no-autocommit", "--skip-dump-date"}
 	name := safeName(c.Database) + ".sql"
 	if c.All {
 		argv = append(argv, "--all-databases")

@@ -82,7 +82,7 @@ INSERT INTO customers SELECT seq, CONCAT('name-', seq) FROM seq_1_to_997;`)
 }
 
 func (s *myServer) change(t *testing.T, db string) {
-	s.sql(t, db, "UPDATE orders SET amount = amount + 1, note = 'changed' WHERE id BETWEEN 150001 AND 153000; UPDATE customers SET name = 'renamed' WHERE id <= 10;")
+	s.sql(t, db, "UPDATE orders SET amount = amount + 1, note = 'changed' WHERE id BETWEEN 150001 AND 153000;")
 }
 
 func (s *myServer) checksums(t *testing.T, db string) map[string]string {
