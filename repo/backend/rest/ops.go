@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"cairn/repo/backend"
 )
@@ -114,11 +116,31 @@ func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
 	return statusError(resp, "remove", h)
 }
 
-// Load is one GET with a Range header. The answer must start at the
+// Load reads a range, trying again (calling fn again, which the contract
+// allows) when the body ends early: rclone serve restic sizes the answer
+// from a stat taken before it opens the file, so a rewrite in between cuts
+// the body short.
+func (b *Backend) Load(ctx context.Context, h backend.Handle, length int, offset int64, fn func(io.Reader) error) error {
+	var err error
+	for attempt := 1; attempt <= 10; attempt++ {
+		err = b.load(ctx, h, length, offset, fn)
+		if !errors.Is(err, io.ErrUnexpectedEOF) || backend.IsPermanent(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("rest: load %v: %w", h, ctx.Err())
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// load is one GET with a Range header. The answer must start at the
 // requested offset and hold exactly the requested bytes; a server that
 // ignored Range is an error, never wrong bytes for fn. 416 is told apart
 // (empty read at the very end, or past the end) with a HEAD.
-func (b *Backend) Load(ctx context.Context, h backend.Handle, length int, offset int64, fn func(io.Reader) error) error {
+func (b *Backend) load(ctx context.Context, h backend.Handle, length int, offset int64, fn func(io.Reader) error) error {
 	if err := begin(ctx, "load", h); err != nil {
 		return err
 	}
@@ -136,26 +158,15 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, length int, offset
 		return wrapErr(ctx, "load", h, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusRequestedRangeNotSatisfiable {
-		fi, err := b.Stat(ctx, h)
-		if err != nil {
-			return err
-		}
-		if length == 0 && offset == fi.Size {
-			return fn(bytes.NewReader(nil))
-		}
-		return backend.Permanent(fmt.Errorf("rest: load %v: range %d+%d past the end (%d bytes): %w", h, offset, length, fi.Size, io.ErrUnexpectedEOF))
+	ranged := hdr.Get("Range") != ""
+	if ranged && (resp.StatusCode == http.StatusRequestedRangeNotSatisfiable ||
+		resp.StatusCode == http.StatusNotFound || !rangeOK(resp, offset, length)) {
+		// Servers answer ranges at or past the end in different ways
+		// (416, 404, a malformed 206): the size decides.
+		return b.outOfRange(ctx, h, length, offset, fn)
 	}
 	if err := statusError(resp, "load", h); err != nil {
 		return err
-	}
-	if hdr.Get("Range") != "" {
-		if resp.StatusCode != http.StatusPartialContent || rangeStart(resp.Header.Get("Content-Range")) != offset {
-			return fmt.Errorf("rest: load %v: server did not honour Range (status %d, Content-Range %q)", h, resp.StatusCode, resp.Header.Get("Content-Range"))
-		}
-	}
-	if length > 0 && resp.ContentLength >= 0 && resp.ContentLength < int64(length) {
-		return backend.Permanent(fmt.Errorf("rest: load %v: range %d+%d past the end: %w", h, offset, length, io.ErrUnexpectedEOF))
 	}
 	rd := io.Reader(resp.Body)
 	if length > 0 {
@@ -167,18 +178,44 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, length int, offset
 	return nil
 }
 
-// rangeStart returns the first byte of "bytes first-last/size", or -1.
-func rangeStart(cr string) int64 {
-	s, ok := strings.CutPrefix(cr, "bytes ")
+// rangeOK reports whether a 206 answer holds exactly the requested range.
+func rangeOK(resp *http.Response, offset int64, length int) bool {
+	if resp.StatusCode != http.StatusPartialContent {
+		return false
+	}
+	s, ok := strings.CutPrefix(resp.Header.Get("Content-Range"), "bytes ")
 	if !ok {
-		return -1
+		return false
 	}
-	first, _, _ := strings.Cut(s, "-")
-	n, err := strconv.ParseInt(first, 10, 64)
+	rng, total, _ := strings.Cut(s, "/")
+	a, bs, _ := strings.Cut(rng, "-")
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(bs, 10, 64)
+	if err1 != nil || err2 != nil || first != offset || last < first || resp.ContentLength != last-first+1 {
+		return false
+	}
+	if length > 0 {
+		return last == offset+int64(length)-1
+	}
+	size, err := strconv.ParseInt(total, 10, 64)
+	return err == nil && last == size-1
+}
+
+// outOfRange settles a load whose range the server did not answer
+// normally, by the file's size: an empty read at the very end, a short
+// file, or a server that ignores Range.
+func (b *Backend) outOfRange(ctx context.Context, h backend.Handle, length int, offset int64, fn func(io.Reader) error) error {
+	fi, err := b.Stat(ctx, h)
 	if err != nil {
-		return -1
+		return err
 	}
-	return n
+	switch {
+	case length == 0 && offset == fi.Size:
+		return fn(bytes.NewReader(nil))
+	case offset+int64(length) > fi.Size:
+		return backend.Permanent(fmt.Errorf("rest: load %v: range %d+%d past the end (%d bytes): %w", h, offset, length, fi.Size, io.ErrUnexpectedEOF))
+	}
+	return fmt.Errorf("rest: load %v: the server did not honour Range bytes=%d+%d", h, offset, length)
 }
 
 // List is one GET of the type's directory, as a v2 JSON listing.
