@@ -462,3 +462,37 @@ func TestCopyLocalToS3(t *testing.T) {
 	}
 	s3.mustRun("check", "--read-data")
 }
+
+// TestSftpAndRestRoundTrip: init, backup, restore and check --read-data
+// through the CLI on an sftp repository (real sshd) and a REST one
+// (rclone serve restic on a directory).
+func TestSftpAndRestRoundTrip(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	fstest.MakeFixture(t, src)
+	t.Run("sftp", func(t *testing.T) {
+		ssh := testserver.StartSSHD(t)
+		roundTrip(t, src, ssh.URL(ssh.Dir+"/repo"), "-o", "sftp.args="+strings.Join(ssh.Args, " "))
+	})
+	t.Run("rest", func(t *testing.T) {
+		srv := testserver.StartRclone(t)
+		roundTrip(t, src, "rest:"+srv.URL+"repo/")
+	})
+}
+
+// roundTrip inits a repository at loc, backs src up twice, restores and
+// checks it.
+func roundTrip(t *testing.T, src, loc string, global ...string) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "password")
+	os.WriteFile(pwFile, []byte("pw\n"), 0o600)
+	tr := &testRepo{t: t, dir: dir, repo: loc, cache: filepath.Join(dir, "cache"),
+		env: []string{"CAIRN_REPOSITORY=" + loc, "CAIRN_CACHE_DIR=" + filepath.Join(dir, "cache"), "CAIRN_PASSWORD_FILE=" + pwFile}}
+	g := func(args ...string) []string { return append(append([]string{}, global...), args...) }
+	tr.mustRun(g("init")...)
+	tr.mustRun(g("backup", "--quiet", src)...)
+	tr.mustRun(g("backup", "--quiet", src)...)
+	target := filepath.Join(dir, "restore")
+	tr.mustRun(g("restore", "latest", "--target", target)...)
+	fstest.CompareTrees(t, src, filepath.Join(target, src))
+	tr.mustRun(g("check", "--read-data")...)
+}

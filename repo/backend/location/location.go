@@ -113,6 +113,10 @@ func Open(ctx context.Context, loc string, opts Options) (backend.Backend, error
 		if err != nil {
 			return nil, err
 		}
+		if len(opts.Extended) > 0 {
+			return nil, errors.New("a rest repository takes no -o options")
+		}
+		cfg.ApplyEnv(opts.Getenv)
 		if opts.Create {
 			return rest.Create(ctx, cfg)
 		}
