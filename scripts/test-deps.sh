@@ -16,5 +16,4 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 bash "$(dirname "$0")/db-deps.sh"  # MariaDB, Redis, sqlite3, podman for sources/db and sources/docker
-
 sh "$(dirname "$0")/backend-servers.sh"  # versitygw (S3), sshd (sftp), rclone (REST) for the backend tests
