@@ -10,10 +10,10 @@ import (
 )
 
 // segmentChunks is the target segment length in average chunks: the
-// re-join costs one or two chunks of serial work per segment, so 64 keeps
-// that near 2-3%, while a segment (64 MiB by default) still fits in memory
-// workers+1 times.
-const segmentChunks = 64
+// re-join costs one or two chunks of serial work per segment, so 32 keeps
+// that near 5%, while workers+1 segments (32 MiB each by default, the
+// 4×MaxSize floor) stay a modest share of a backup's memory.
+const segmentChunks = 32
 
 // Split chunks [offset, offset+size) of ra with up to workers goroutines and
 // calls fn for every chunk, in order, from the calling goroutine only. The
