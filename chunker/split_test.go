@@ -71,7 +71,7 @@ func TestSplitMatchesSequential(t *testing.T) {
 }
 
 // TestSplitDefaultParams runs the exported Split with repository defaults on
-// 160 MiB (three 64 MiB segments, the last one short), on random data and
+// 160 MiB (several segments, the last one short), on random data and
 // on data whose zero runs and repeated blocks straddle the segment joins at
 // odd offsets.
 func TestSplitDefaultParams(t *testing.T) {
@@ -84,8 +84,11 @@ func TestSplitDefaultParams(t *testing.T) {
 	hostile := append([]byte(nil), random...)
 	seg := segmentSize(size, 2, p)
 	for s := seg; s < size; s += seg {
-		clear(hostile[s-3<<20-12345 : s+5<<20+777]) // zero run across the join
-		pat := hostile[s+9<<20 : s+9<<20+4099]      // repeated block after it
+		clear(hostile[s-3<<20-12345 : min(size, s+5<<20+777)]) // zero run across the join
+		if s+9<<20+4099 > size {
+			continue
+		}
+		pat := hostile[s+9<<20 : s+9<<20+4099] // repeated block after it
 		for i := s + 9<<20 + 4099; i < min(size, s+30<<20); i++ {
 			hostile[i] = pat[(i-s-9<<20)%4099]
 		}
