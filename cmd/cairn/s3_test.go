@@ -159,10 +159,11 @@ type faultProxy struct {
 	tr       *http.Transport
 	requests atomic.Int64
 
-	mu     sync.Mutex
-	rng    *rand.Rand
-	rate   float64
-	faults [numFaultKinds]int
+	mu        sync.Mutex
+	rng       *rand.Rand
+	rate      float64
+	truncNext bool // a truncation was drawn for a request without a body to cut
+	faults    [numFaultKinds]int
 }
 
 // startProxy listens on loopback and forwards to target until the test ends.
@@ -201,12 +202,18 @@ func (p *faultProxy) injected() map[string]int {
 func (p *faultProxy) pick(r *http.Request) faultKind {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.truncNext && r.Method == http.MethodGet && p.rate > 0 {
+		p.truncNext = false
+		p.faults[faultTruncate]++
+		return faultTruncate
+	}
 	if p.rng.Float64() >= p.rate {
 		return faultNone
 	}
 	k := faultKind(1 + p.rng.Intn(int(numFaultKinds)-1))
 	if k == faultTruncate && r.Method != http.MethodGet {
-		k = faultDrop
+		p.truncNext = true // cut the next GET instead
+		return faultNone
 	}
 	p.faults[k]++
 	return k
