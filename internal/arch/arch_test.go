@@ -22,6 +22,9 @@ var allowed = map[string][]string{
 	"cairn/fuse":               {"cairn/fuse", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
 	"cairn/tapeio":             {"cairn/tapeio", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/internal"},
 	"cairn/internal":           {"cairn/internal", "cairn/repo", "cairn/pack", "cairn/index", "cairn/chunker", "cairn/sources"},
+	"cairn/notify":             {},
+	"cairn/metrics":            {},
+	"cairn/profile":            {"cairn/"}, // everything but cmd (checked below for every package)
 	"cairn/cmd":                {"cairn/"},
 }
 
