@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -54,11 +55,32 @@ func main() {
 			}
 		}
 	}
+	// CAIRN_MEMPROFILE=FILE writes a heap profile CAIRN_MEMPROFILE_AFTER
+	// (default 3s) into the run, for finding what holds memory mid-backup.
+	if p := os.Getenv("CAIRN_MEMPROFILE"); p != "" {
+		after, err := time.ParseDuration(os.Getenv("CAIRN_MEMPROFILE_AFTER"))
+		if err != nil {
+			after = 3 * time.Second
+		}
+		time.AfterFunc(after, func() {
+			if f, err := os.Create(p); err == nil {
+				pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		})
+	}
 	// Most of the heap is large buffers (packs in flight, chunk segments)
 	// whose collection is cheap: collect at 50% growth instead of 100% to
 	// keep peak memory near what is live. GOGC overrides it.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
+	}
+	// A soft limit makes the collector and scavenger keep the resident
+	// set near the live heap (~150 MiB at most in a backup: segments of a
+	// large file being chunked, packs being stored); it is not a cap, a
+	// larger live heap just costs more GC. GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(160 << 20)
 	}
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
