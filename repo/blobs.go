@@ -223,7 +223,10 @@ func (r *Repository) LoadEntry(ctx context.Context, e index.Entry, dst []byte) (
 	if err != nil {
 		return nil, err
 	}
-	raw, err := backend.LoadRange(ctx, r.be, backend.Handle{Type: backend.PackFile, Name: e.Pack.String()}, int64(e.Offset), int(e.Length))
+	raw, small, err := r.loadSmall(ctx, e)
+	if err == nil && !small {
+		raw, err = backend.LoadRange(ctx, r.be, backend.Handle{Type: backend.PackFile, Name: e.Pack.String()}, int64(e.Offset), int(e.Length))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load blob %s from pack %s: %w", e.ID.Short(), e.Pack, err)
 	}

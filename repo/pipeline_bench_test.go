@@ -89,4 +89,3 @@ func BenchmarkPipeline(b *testing.B) {
 		})
 	}
 }
-

@@ -66,6 +66,7 @@ type Repository struct {
 
 	packKeys  keyCache
 	treeCache treeCache
+	windows   windowCache
 
 	uploadSem chan struct{}  // bounds packs being uploaded in the background
 	uploads   sync.WaitGroup // uploads in flight; Flush waits for them
@@ -148,6 +149,7 @@ func newRepository(be backend.Backend, key *crypto.Key, keyID crypto.ID, cfg Con
 		doomed:    map[crypto.ID]bool{},
 		packKeys:  newKeyCache(key, 256),
 		treeCache: newTreeCache(64 << 20),
+		windows:   newWindowCache(),
 		uploadSem: make(chan struct{}, opts.Uploaders),
 	}
 }
