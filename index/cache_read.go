@@ -56,27 +56,8 @@ func (c *Cache) Has(id crypto.ID) (found bool, err error) {
 
 // PackSalt returns a pack's salt.
 func (c *Cache) PackSalt(packID crypto.ID) (salt pack.Salt, found bool, err error) {
-	if c.closed.Load() {
-		return salt, false, ErrClosed
-	}
-	defer recoverCorrupt(&err)
-	err = c.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(idKey(prefixPack, packID))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			salt, _, _, err = parsePackHeader(packID, v)
-			return err
-		})
-	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return salt, false, nil
-	}
-	if err != nil {
-		return salt, false, fmt.Errorf("look up pack %v: %w", packID.Short(), err)
-	}
-	return salt, true, nil
+	salt, _, found, err = c.PackHeader(packID)
+	return salt, found, err
 }
 
 // exists reports whether key is present.

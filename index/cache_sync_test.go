@@ -12,6 +12,7 @@ import (
 var errMissing = errors.New("missing")
 
 func TestCacheSync(t *testing.T) {
+	t.Parallel()
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(50)
 	repo := map[crypto.ID]*File{}

@@ -33,6 +33,10 @@ func checkHolds(t *testing.T, c *Cache, f *File) {
 		if err != nil || !ok || salt != p.Salt {
 			t.Fatalf("PackSalt(%v) = %x, %v, %v; want %x", p.ID.Short(), salt, ok, err, p.Salt)
 		}
+		salt, size, ok, err := c.PackHeader(p.ID)
+		if err != nil || !ok || salt != p.Salt || size != p.Size {
+			t.Fatalf("PackHeader(%v) = %x, %d, %v, %v; want %x, %d", p.ID.Short(), salt, size, ok, err, p.Salt, p.Size)
+		}
 		for _, b := range p.Blobs {
 			e, ok, err := c.Lookup(b.ID)
 			want := Entry{Type: b.Type, ID: b.ID, Pack: p.ID, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}
@@ -91,6 +95,7 @@ func checkFiles(t *testing.T, c *Cache, ids ...crypto.ID) {
 }
 
 func TestCacheAddLookupIterate(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "cache")
 	c := openTest(t, dir)
 	if c.Private() || c.FallbackReason() != nil {
@@ -162,6 +167,7 @@ func TestCacheAddLookupIterate(t *testing.T) {
 }
 
 func TestCacheAddIdempotentAndInvalid(t *testing.T) {
+	t.Parallel()
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(11)
 	f, id := randFile(rng, 3, 3), randID(rng)
@@ -191,6 +197,7 @@ func TestCacheAddIdempotentAndInvalid(t *testing.T) {
 }
 
 func TestCacheRemoveSuperseded(t *testing.T) {
+	t.Parallel()
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(12)
 	a := randFile(rng, 2, 4)
@@ -221,6 +228,7 @@ func TestCacheRemoveSuperseded(t *testing.T) {
 }
 
 func TestCacheRemoveAfterRepack(t *testing.T) {
+	t.Parallel()
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(13)
 	// A lists P1 and P2. A prune (on another host: A is gone when this
@@ -250,6 +258,7 @@ func TestCacheRemoveAfterRepack(t *testing.T) {
 }
 
 func TestCacheDuplicateBlobKeepsOtherPack(t *testing.T) {
+	t.Parallel()
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(14)
 	a, b := randFile(rng, 1, 2), randFile(rng, 1, 2)
@@ -271,6 +280,7 @@ func TestCacheDuplicateBlobKeepsOtherPack(t *testing.T) {
 }
 
 func TestCacheClosed(t *testing.T) {
+	t.Parallel()
 	c, err := OpenCache(filepath.Join(t.TempDir(), "cache"))
 	if err != nil {
 		t.Fatal(err)
@@ -297,6 +307,7 @@ func TestCacheClosed(t *testing.T) {
 }
 
 func TestCacheConcurrentLookupAndAdd(t *testing.T) {
+	t.Parallel()
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(15)
 	files := make([]*File, 8)
@@ -334,6 +345,7 @@ func TestCacheConcurrentLookupAndAdd(t *testing.T) {
 }
 
 func TestCacheCorruptValue(t *testing.T) {
+	t.Parallel()
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(16)
 	bid, pid, fid := randID(rng), randID(rng), randID(rng)
@@ -364,6 +376,7 @@ func TestCacheCorruptValue(t *testing.T) {
 }
 
 func TestCacheAddFilesBatch(t *testing.T) {
+	t.Parallel()
 	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
 	rng := newRand(17)
 	a, b, d := randFile(rng, 2, 3), randFile(rng, 1, 3), randFile(rng, 1, 1)
@@ -404,6 +417,7 @@ func TestCacheAddFilesBatch(t *testing.T) {
 // TestCacheLargeFile covers the WriteBatch path: a file too large for one
 // badger transaction.
 func TestCacheLargeFile(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "cache")
 	c := openTest(t, dir)
 	rng := newRand(18)
@@ -424,6 +438,7 @@ func TestCacheLargeFile(t *testing.T) {
 }
 
 func TestOpenCacheNeedsDir(t *testing.T) {
+	t.Parallel()
 	if c, err := OpenCache(""); err == nil {
 		_ = c.Close()
 		t.Fatal("OpenCache(\"\") succeeded; it would create caches in the working directory")

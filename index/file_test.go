@@ -11,6 +11,7 @@ import (
 )
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
+	t.Parallel()
 	aead := testAEAD(t)
 	rng := newRand(1)
 	cases := map[string]*File{
@@ -44,6 +45,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 }
 
 func TestDecodeWrongKeyOrDamage(t *testing.T) {
+	t.Parallel()
 	aead := testAEAD(t)
 	sealed, err := randFile(newRand(2), 2, 3).Encode(aead)
 	if err != nil {
@@ -80,6 +82,7 @@ func TestDecodeWrongKeyOrDamage(t *testing.T) {
 }
 
 func TestEncodeRejectsInvalid(t *testing.T) {
+	t.Parallel()
 	rng := newRand(3)
 	mk := func(mut func(f *File)) *File {
 		f := randFile(rng, 2, 2)
@@ -104,6 +107,7 @@ func TestEncodeRejectsInvalid(t *testing.T) {
 // TestPlainLayout pins the byte layout of docs/format-index.md, so a
 // change to the encoder cannot silently change the format.
 func TestPlainLayout(t *testing.T) {
+	t.Parallel()
 	var pid, bid, sup crypto.ID
 	var salt pack.Salt
 	for i := range pid {
@@ -138,6 +142,7 @@ func TestPlainLayout(t *testing.T) {
 }
 
 func TestDecodePlainRejects(t *testing.T) {
+	t.Parallel()
 	good, err := randFile(newRand(4), 2, 2).appendPlain(nil)
 	if err != nil {
 		t.Fatal(err)

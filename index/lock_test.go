@@ -74,6 +74,7 @@ func startHolder(t *testing.T, dir string) (*exec.Cmd, io.WriteCloser) {
 }
 
 func TestCacheHeldByOtherProcess(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "cache")
 	_, release := startHolder(t, dir)
 
@@ -125,6 +126,7 @@ func TestCacheHeldByOtherProcess(t *testing.T) {
 }
 
 func TestCacheHolderKilled(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "cache")
 	cmd, _ := startHolder(t, dir)
 	// A process that dies without Close must not leave the cache locked.
@@ -145,6 +147,7 @@ func TestCacheHolderKilled(t *testing.T) {
 }
 
 func TestCacheSameDirInProcess(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "cache")
 	c1 := openTest(t, dir)
 	c2 := openTest(t, dir)
@@ -179,6 +182,7 @@ func TestCacheSameDirInProcess(t *testing.T) {
 // TestBadgerLocksInProcess pins what the design relies on beside our own
 // flock: badger refuses a second Open of one directory, also in-process.
 func TestBadgerLocksInProcess(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db, err := badger.Open(badgerOptions(dir))
 	if err != nil {
@@ -193,6 +197,7 @@ func TestBadgerLocksInProcess(t *testing.T) {
 }
 
 func TestStalePrivateCachesRemoved(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "cache")
 	old := time.Now().Add(-2 * staleAge)

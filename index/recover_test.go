@@ -61,6 +61,7 @@ func expectEmptyShared(t *testing.T, dir string, f *File) {
 }
 
 func TestCacheInterruptedWriteIsDropped(t *testing.T) {
+	t.Parallel()
 	dir, f := filledCache(t)
 	// What a process killed inside Add or RemoveFile leaves behind.
 	setKey(t, dir, keyDirty, nil)
@@ -68,18 +69,21 @@ func TestCacheInterruptedWriteIsDropped(t *testing.T) {
 }
 
 func TestCacheOtherLayoutIsDropped(t *testing.T) {
+	t.Parallel()
 	dir, f := filledCache(t)
 	setKey(t, dir, keyMeta, []byte("cairn index cache v0"))
 	expectEmptyShared(t, dir, f)
 }
 
 func TestCacheKeptWhenIntact(t *testing.T) {
+	t.Parallel()
 	dir, f := filledCache(t)
 	c := openTest(t, dir)
 	checkHolds(t, c, f)
 }
 
 func TestCacheDamagedFilesRecreated(t *testing.T) {
+	t.Parallel()
 	damage := map[string]func(t *testing.T, db string){
 		"garbage everywhere": func(t *testing.T, db string) {
 			ents, err := os.ReadDir(db)
@@ -111,6 +115,7 @@ func TestCacheDamagedFilesRecreated(t *testing.T) {
 	}
 	for name, fn := range damage {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			dir, f := filledCache(t)
 			fn(t, filepath.Join(dir, dbDir))
 			expectEmptyShared(t, dir, f)
