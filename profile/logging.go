@@ -36,6 +36,9 @@ var userinfoPassword = regexp.MustCompile(`(://[^/:@\s]*):[^@/\s]+@`)
 
 // Add registers secret values; empty ones are ignored.
 func (r *Redactor) Add(secrets ...string) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range secrets {
