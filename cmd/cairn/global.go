@@ -32,6 +32,9 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-cache", Usage: "use a private temporary index cache"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"},
+		&cli.StringFlag{Name: "log-file", EnvVars: []string{"CAIRN_LOG_FILE"}, Usage: "append the log to `FILE` (run, schedule)"},
+		&cli.StringFlag{Name: "log-format", EnvVars: []string{"CAIRN_LOG_FORMAT"}, Usage: "log `FORMAT`: text or json"},
+		&cli.StringFlag{Name: "log-level", EnvVars: []string{"CAIRN_LOG_LEVEL"}, Usage: "log `LEVEL`: debug, info, warn, error"},
 	}
 }
 

@@ -137,6 +137,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			cmdInit(), cmdBackup(), cmdSnapshots(), cmdLs(), cmdFind(), cmdDiff(),
 			cmdCat(), cmdDump(), cmdRestore(), cmdTag(), cmdStats(), cmdUnlock(), cmdKey(), cmdCheck(), cmdForget(), cmdPrune(), cmdRepair(), cmdMount(), cmdTape(), cmdCopy(),
 			cmdBackupVM(), cmdBackupBlock(), cmdRestoreVM(), cmdRestoreBlock(),
+			cmdRun(), cmdConfig(), cmdSchedule(),
 		},
 	}
 }
