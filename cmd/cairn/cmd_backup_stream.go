@@ -12,6 +12,7 @@ import (
 
 	"cairn/repo"
 	"cairn/sources/db"
+	"cairn/sources/docker"
 	"cairn/sources/stdin"
 	"cairn/sources/stream"
 )
@@ -297,11 +298,107 @@ func cmdBackupDocker() *cli.Command {
 		Name:         "docker",
 		Usage:        "dump the databases of labelled containers (docs/source-docker.md)",
 		OnUsageError: streamUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "label-prefix", Usage: "read only `PREFIX`.* labels: cairn or baktainer (default: both, cairn first)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "list the containers and dump commands that would be backed up; store nothing"},
+			&cli.StringFlag{Name: "host-socket", EnvVars: []string{"DOCKER_HOST"}, Value: docker.DefaultHost, Usage: "Docker Engine API at `URL` (unix:///path or tcp://host:port)"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to every snapshot (the container's name is always a tag)"},
+			&cli.StringFlag{Name: "snapshot-host", Usage: "record `HOST` in the snapshots instead of this host's name"},
+			&cli.IntFlag{Name: "workers", Usage: "concurrent chunk savers"},
+		},
 		Action: func(c *cli.Context) error {
 			if delegated, err := delegateStream(c); delegated {
 				return err
 			}
-			return errors.New("backup docker: not implemented yet")
+			if c.NArg() > 0 {
+				return fmt.Errorf("backup docker takes no arguments (got %q)", c.Args().First())
+			}
+			return backupDocker(c)
 		},
 	}
+}
+
+// backupDocker discovers labelled containers and backs each one up in
+// turn; invalid label sets and failed dumps are reported and make the
+// command fail after the other containers were backed up.
+func backupDocker(c *cli.Context) error {
+	e := newEnv(c)
+	var prefixes []string
+	switch p := c.String("label-prefix"); p {
+	case "":
+	case "cairn", "baktainer":
+		prefixes = []string{p}
+	default:
+		return fmt.Errorf("--label-prefix %q: want cairn or baktainer", p)
+	}
+	cl, err := docker.NewClient(c.Context, c.String("host-socket"))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	targets, invalid, err := docker.Discover(c.Context, cl, prefixes)
+	if err != nil {
+		return err
+	}
+	for _, err := range invalid {
+		fmt.Fprintf(e.stderr, "error: %v\n", err)
+	}
+	for _, t := range targets {
+		if t.Password.Literal != "" {
+			fmt.Fprintf(e.stderr, "warning: container %s: the password in label %s.db.password is readable by anyone who can inspect the container; prefer %s.db.password_file (a Docker secret) or %s.db.password_env\n", t.Name, t.Prefix, t.Prefix, t.Prefix)
+		}
+	}
+	if len(targets) == 0 && len(invalid) == 0 {
+		e.printf("no running container is labelled for backup (%s.backup=true)\n", strings.Join(labelPrefixes(prefixes), ".backup=true or "))
+		return nil
+	}
+	if c.Bool("dry-run") {
+		for _, t := range targets {
+			argv, name := t.DumpCommand()
+			what := t.Database
+			if t.All {
+				what = "(all databases)"
+			}
+			e.printf("%s  %s  image %s  %s %s  user %q  password from %s  labels %s.*\n    would run: %s  ->  %s\n",
+				t.Name, t.ID[:min(12, len(t.ID))], t.Image, t.Engine, what, t.User, t.Password.Kind(), t.Prefix, strings.Join(argv, " "), name)
+		}
+		return dockerFailures(len(invalid), 0)
+	}
+	r, done, err := openForBackup(c.Context, e)
+	if err != nil {
+		return err
+	}
+	defer done()
+	failed := 0
+	for _, t := range targets {
+		e.printf("container %s: %s dump\n", t.Name, t.Engine)
+		sn, err := docker.Backup(c.Context, cl, stream.Repository{Repository: r}, t, docker.Options{
+			Host: c.String("snapshot-host"), Tags: c.StringSlice("tag"),
+			Save:   stream.SaveOptions{Chunker: r.ChunkerParams(), Workers: c.Int("workers")},
+			Stderr: e.stderr,
+		})
+		if err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "error: %v\n", err)
+			continue
+		}
+		if err := reportBackup(e, sn); err != nil {
+			return err
+		}
+	}
+	return dockerFailures(len(invalid), failed)
+}
+
+func labelPrefixes(p []string) []string {
+	if len(p) == 0 {
+		return docker.Prefixes
+	}
+	return p
+}
+
+func dockerFailures(invalid, failed int) error {
+	if invalid == 0 && failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("backup docker: %d container(s) with invalid labels, %d dump(s) failed", invalid, failed)
 }

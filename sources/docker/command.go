@@ -133,3 +133,10 @@ func safeName(s string) string {
 	}
 	return "dump"
 }
+
+// DumpCommand returns the argv the dump of t runs inside its container
+// (it holds no secret) and the dump's file name in the snapshot.
+func (t *Target) DumpCommand() (argv []string, name string) {
+	p := planDump(t, "")
+	return p.argv, p.name
+}
