@@ -444,3 +444,33 @@ func TestOpenCacheNeedsDir(t *testing.T) {
 		t.Fatal("OpenCache(\"\") succeeded; it would create caches in the working directory")
 	}
 }
+
+// TestCacheHugePack covers a pack value above badger's 1 MiB value
+// threshold (a pack of 30,000 small tree blobs), which badger keeps in its
+// value log instead of the tree.
+func TestCacheHugePack(t *testing.T) {
+	t.Parallel()
+	c := openTest(t, filepath.Join(t.TempDir(), "cache"))
+	rng := newRand(19)
+	f, id := randFile(rng, 1, 30000), randID(rng)
+	p := &f.Packs[0]
+	for j := range p.Blobs {
+		p.Blobs[j].Offset, p.Blobs[j].Length, p.Blobs[j].RawLength = uint32(24+200*j), 200, 300
+	}
+	p.Size = int64(24 + 200*len(p.Blobs) + 100)
+	if err := c.Add(id, f); err != nil {
+		t.Fatal(err)
+	}
+	var got []PackInfo
+	if err := c.ForEachPack(func(p PackInfo) error { got = append(got, p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !reflect.DeepEqual(got[0], f.Packs[0]) {
+		t.Fatalf("ForEachPack returned %d packs, first equal: %v", len(got), len(got) == 1 && reflect.DeepEqual(got[0], f.Packs[0]))
+	}
+	checkHolds(t, c, &File{Packs: []PackInfo{{ID: f.Packs[0].ID, Salt: f.Packs[0].Salt, Size: f.Packs[0].Size, Blobs: f.Packs[0].Blobs[:100]}}})
+	if err := c.RemoveFile(id, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkCount(t, c, 0, 0)
+}
