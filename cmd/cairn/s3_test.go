@@ -109,11 +109,17 @@ func TestS3RoundTripAndRequestCounts(t *testing.T) {
 	t.Logf("second backup: %d HTTP requests, %d bytes added", n, parseSummary(t, r.stdout).BytesAdded)
 	r, n, c := tr.counted(proxy, "backup", "--json", src)
 	second := parseSummary(t, r.stdout)
-	if second.BytesAdded != 0 || second.FilesNew+second.FilesChanged != 0 {
+	// Ancestors outside the test's control (/tmp, changed by parallel
+	// tests) can give a new root tree: a few hundred bytes in one tree pack
+	// and its index file, allowed for below.
+	if second.BytesAdded > 4096 || second.FilesNew+second.FilesChanged != 0 {
 		t.Fatalf("unchanged backup added data: %+v", second)
 	}
-	// Nothing new but the snapshot: no pack, no index file.
-	if limit := int64(20 + 1); n >= limit {
+	newFiles := int64(1) // the snapshot
+	if second.BytesAdded > 0 {
+		newFiles += 2 // a tree pack and its index file
+	}
+	if limit := 20 + newFiles; n >= limit {
 		t.Errorf("unchanged backup sent %d HTTP requests, want < %d (backend calls %+v)", n, limit, c)
 	}
 	t.Logf("unchanged backup: %d HTTP requests; backend calls %+v", n, c)
