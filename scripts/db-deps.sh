@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the database, stdin and Docker source tests need: MariaDB
 # and Redis servers, the sqlite3 shell, and podman with runc and debootstrap
-# (the Docker Engine API and image build without a registry). Idempotent
+# (the Docker Engine API and image build without a registry), and
+# busybox-static (the Docker test's image). Idempotent
 # and quick when everything is present. PostgreSQL 15 is expected from the
 # machine image (/usr/lib/postgresql/15/bin). MongoDB has no Debian 12
 # package and is not installed. The packages' own services are not started:
@@ -15,6 +16,7 @@ command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
