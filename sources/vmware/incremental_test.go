@@ -42,8 +42,8 @@ func TestFullThenIncremental(t *testing.T) {
 	}
 	allocated := int64(48+32+32+24+32) * mib
 	// chunker.Split re-reads up to about a chunk where its parallel
-	// segments re-join; the config files add a few KiB.
-	if full.BytesRead > allocated+4*mib {
+	// segments (32 MiB) re-join, ~5%; the config files add a few KiB.
+	if full.BytesRead > allocated+allocated/16+4*mib {
 		t.Errorf("full read fetched %d bytes, allocated %d: unallocated areas were read", full.BytesRead, allocated)
 	}
 	if got := e.snapshots(vm); len(got) != 0 {
