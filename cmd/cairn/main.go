@@ -133,13 +133,29 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:      true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // run() reports errors
 		Flags:                globalFlags(),
-		Commands: []*cli.Command{
-			cmdInit(), cmdBackup(), cmdSnapshots(), cmdLs(), cmdFind(), cmdDiff(),
-			cmdCat(), cmdDump(), cmdRestore(), cmdTag(), cmdStats(), cmdUnlock(), cmdKey(), cmdCheck(), cmdForget(), cmdPrune(), cmdRepair(), cmdMount(), cmdTape(), cmdCopy(),
-			cmdBackupVM(), cmdBackupBlock(), cmdRestoreVM(), cmdRestoreBlock(),
-			cmdRun(), cmdConfig(), cmdSchedule(),
-		},
+		Commands: commands(),
 	}
 }
 
 const version = "0.1.0-dev"
+
+func commands() []*cli.Command {
+	backup, restore := cmdBackup(), cmdRestore()
+	// `backup vm|block` and `restore vm|block` are the documented names;
+	// `backup-vm` etc. stay as aliases. A directory named vm or block is
+	// backed up as ./vm.
+	backup.Subcommands = append(backup.Subcommands, renamed(cmdBackupVM(), "vm"), renamed(cmdBackupBlock(), "block"))
+	restore.Subcommands = append(restore.Subcommands, renamed(cmdRestoreVM(), "vm"), renamed(cmdRestoreBlock(), "block"))
+	return []*cli.Command{
+		cmdInit(), backup, cmdSnapshots(), cmdLs(), cmdFind(), cmdDiff(),
+		cmdCat(), cmdDump(), restore, cmdTag(), cmdStats(), cmdUnlock(), cmdKey(), cmdCheck(), cmdForget(), cmdPrune(), cmdRepair(), cmdMount(), cmdTape(), cmdCopy(),
+		cmdBackupVM(), cmdBackupBlock(), cmdRestoreVM(), cmdRestoreBlock(),
+		cmdRun(), cmdConfig(), cmdSchedule(),
+	}
+}
+
+func renamed(c *cli.Command, name string) *cli.Command {
+	c.Aliases = append(c.Aliases, c.Name)
+	c.Name = name
+	return c
+}
