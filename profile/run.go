@@ -14,6 +14,9 @@ import (
 	"cairn/notify"
 )
 
+// exitInterrupted is the documented exit code of an interrupted command.
+const exitInterrupted = 130
+
 // Runner runs profiles. Its zero value is not usable: Binary and Cmd are
 // required; the rest have defaults.
 type Runner struct {
@@ -155,7 +158,10 @@ func (r *Runner) step(ctx context.Context, log *slog.Logger, p *Profile, s Step,
 	switch {
 	case out.Err != nil:
 		sr.Status, sr.Error = StatusFailed, out.Err.Error()
-		if sr.ExitCode <= 0 {
+		switch {
+		case ctx.Err() != nil:
+			sr.ExitCode = exitInterrupted
+		case sr.ExitCode <= 0:
 			sr.ExitCode = 1
 		}
 	case out.ExitCode == 0:

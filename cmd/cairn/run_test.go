@@ -368,8 +368,9 @@ timeout = "1s"
 		steps += st.DurationSeconds
 	}
 	// The notifications run in parallel after the steps: 1s budget, plus
-	// process start-up and the metrics-free rest of the run.
-	if extra := elapsed.Seconds() - steps; extra > 2.5 {
+	// process start-up and the metrics-free rest of the run. Without the
+	// budget the hanging target alone would take 6 attempts x 1s.
+	if extra := elapsed.Seconds() - steps; extra > 3.5 {
 		t.Fatalf("run took %.1fs, steps %.1fs: notifications cost %.1fs (timeout 1s)", elapsed.Seconds(), steps, extra)
 	}
 }
