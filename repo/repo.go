@@ -33,6 +33,9 @@ type Options struct {
 	Now func() time.Time
 	// Workers bounds concurrent backend loads (default 8).
 	Workers int
+	// PackWindows reads small blobs through a cache of 2 MiB pack windows
+	// (one request per window instead of per blob): for remote backends.
+	PackWindows bool
 	// Uploaders bounds packs uploaded in the background at once (default 2);
 	// each holds a whole pack in memory.
 	Uploaders int

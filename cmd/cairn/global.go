@@ -79,7 +79,8 @@ func (e *env) isTTY() bool {
 }
 
 func (e *env) repoOptions() repo.Options {
-	return repo.Options{CacheDir: e.c.String("cache-dir"), NoCache: e.c.Bool("no-cache")}
+	kind, _ := location.Kind(e.c.String("repo"))
+	return repo.Options{CacheDir: e.c.String("cache-dir"), NoCache: e.c.Bool("no-cache"), PackWindows: kind != "local"}
 }
 
 // openBackend opens the repository location; create makes it (for init).
