@@ -104,6 +104,18 @@ func staticBusybox(path string) bool {
 	return true
 }
 
+// newPodman writes the containers.conf podman needs here: crun refuses
+// this machine's hybrid cgroups, and root here cannot raise rlimits
+// (../shared/TESTING.md).
+func newPodman(t *testing.T) *podman {
+	conf := filepath.Join(t.TempDir(), "containers.conf")
+	err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n[engine]\nruntime = \"runc\"\n"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &podman{t: t, conf: conf, root: podmanRoot()}
+}
+
 type podman struct {
 	t    *testing.T
 	conf string
@@ -217,14 +229,7 @@ func (p *podman) service() string {
 func TestDockerPodman(t *testing.T) {
 	requirePodman(t)
 	ctx := context.Background()
-	conf := filepath.Join(t.TempDir(), "containers.conf")
-	// crun refuses this machine's hybrid cgroups, and root here cannot
-	// raise rlimits (../shared/TESTING.md).
-	err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n[engine]\nruntime = \"runc\"\n"), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &podman{t: t, conf: conf, root: podmanRoot()}
+	p := newPodman(t)
 	img := p.image()
 
 	rb := make([]byte, 4)
