@@ -304,7 +304,8 @@ func cmdBackupDocker() *cli.Command {
 			&cli.StringFlag{Name: "host-socket", EnvVars: []string{"DOCKER_HOST"}, Value: docker.DefaultHost, Usage: "Docker Engine API at `URL` (unix:///path or tcp://host:port)"},
 			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to every snapshot (the container's name is always a tag)"},
 			&cli.StringFlag{Name: "snapshot-host", Usage: "record `HOST` in the snapshots instead of this host's name"},
-			&cli.IntFlag{Name: "workers", Usage: "concurrent chunk savers"},
+			&cli.IntFlag{Name: "workers", Usage: "concurrent chunk savers per dump"},
+			&cli.IntFlag{Name: "jobs", Value: 1, Usage: "run up to `N` container dumps at once"},
 		},
 		Action: func(c *cli.Context) error {
 			if delegated, err := delegateStream(c); delegated {
@@ -370,21 +371,25 @@ func backupDocker(c *cli.Context) error {
 	}
 	defer done()
 	failed := 0
-	for _, t := range targets {
-		e.printf("container %s: %s dump\n", t.Name, t.Engine)
-		sn, err := docker.Backup(c.Context, cl, stream.Repository{Repository: r}, t, docker.Options{
-			Host: c.String("snapshot-host"), Tags: c.StringSlice("tag"),
-			Save:   stream.SaveOptions{Chunker: r.ChunkerParams(), Workers: c.Int("workers")},
-			Stderr: e.stderr,
-		})
-		if err != nil {
+	var reportErr error
+	e.printf("backing up %d container(s), %d at a time\n", len(targets), max(1, c.Int("jobs")))
+	docker.BackupAll(c.Context, cl, stream.Repository{Repository: r}, targets, c.Int("jobs"), docker.Options{
+		Host: c.String("snapshot-host"), Tags: c.StringSlice("tag"),
+		Save:   stream.SaveOptions{Chunker: r.ChunkerParams(), Workers: c.Int("workers")},
+		Stderr: e.stderr,
+	}, func(res docker.Result) {
+		if res.Err != nil {
 			failed++
-			fmt.Fprintf(e.stderr, "error: %v\n", err)
-			continue
+			fmt.Fprintf(e.stderr, "error: %v\n", res.Err)
+			return
 		}
-		if err := reportBackup(e, sn); err != nil {
-			return err
+		e.printf("container %s: %s dump stored\n", res.Target.Name, res.Target.Engine)
+		if err := reportBackup(e, res.Snapshot); err != nil && reportErr == nil {
+			reportErr = err
 		}
+	})
+	if reportErr != nil {
+		return reportErr
 	}
 	return dockerFailures(len(invalid), failed)
 }

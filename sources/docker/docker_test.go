@@ -345,3 +345,62 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestDockerBackupAllConcurrent(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeAPI{APIVersion: "1.41", Env: map[string][]string{}}
+	dumps := map[string]string{}
+	for i := range 5 {
+		name := string(rune('a'+i)) + "db"
+		f.Containers = append(f.Containers, ct(name, name, map[string]string{"cairn.backup": "true", "cairn.db.engine": "sqlite", "cairn.db.name": "/data/" + name}))
+		// Distinct, partly shared content: deduplication across streams.
+		dumps["/data/"+name] = strings.Repeat("shared line of every dump\n", 40000) + strings.Repeat(name+" own line\n", 30000*(i+1))
+	}
+	f.Containers = append(f.Containers, ct("bad", "bad", map[string]string{"cairn.backup": "true", "cairn.db.engine": "sqlite", "cairn.db.name": "/data/bad"}))
+	f.Run = func(id string, cfg ExecConfig) fakeExec {
+		if d, ok := dumps[cfg.Cmd[3]]; ok {
+			return fakeExec{Stdout: d}
+		}
+		return fakeExec{Stdout: "partial", Stderr: "Error: unable to open database\n", Exit: 1}
+	}
+	c, err := NewClient(ctx, f.start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	targets, _, err := Discover(ctx, c, nil)
+	if err != nil || len(targets) != 6 {
+		t.Fatalf("%d targets, %v", len(targets), err)
+	}
+	r := testRepo(t)
+	sr := stream.Repository{Repository: r}
+	results := map[string]Result{}
+	BackupAll(ctx, c, sr, targets, 3, Options{Save: stream.SaveOptions{Chunker: r.ChunkerParams()}}, func(res Result) {
+		results[res.Target.Name] = res
+	})
+	if len(results) != 6 {
+		t.Fatalf("%d results", len(results))
+	}
+	if err := results["bad"].Err; err == nil || !strings.Contains(err.Error(), "container bad:") {
+		t.Errorf("bad: %v", err)
+	}
+	for name, res := range results {
+		if name == "bad" {
+			continue
+		}
+		if res.Err != nil {
+			t.Fatalf("%s: %v", name, res.Err)
+		}
+		node, err := stream.Find(ctx, sr, res.Snapshot.Tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if _, err := stream.Copy(ctx, sr, node, &got); err != nil || got.String() != dumps["/data/"+name] {
+			t.Errorf("%s: %d bytes back (%v)", name, got.Len(), err)
+		}
+	}
+	if ids, _ := r.SnapshotIDs(ctx); len(ids) != 5 {
+		t.Errorf("%d snapshots, want 5", len(ids))
+	}
+}
