@@ -405,5 +405,5 @@ func dockerFailures(invalid, failed int) error {
 	if invalid == 0 && failed == 0 {
 		return nil
 	}
-	return fmt.Errorf("backup docker: %d container(s) with invalid labels, %d dump(s) failed", invalid, failed)
+	return fmt.Errorf("backup docker: %d labelled container(s) skipped (invalid labels or not running), %d dump(s) failed", invalid, failed)
 }

@@ -16,8 +16,9 @@ import (
 // stderrTail is how much of a dump's standard error is kept.
 const stderrTail = 4096
 
-// Discover lists the running containers labelled `PREFIX.backup` for the
-// given prefixes (default: Prefixes) and validates their label sets. A
+// Discover lists the containers labelled `PREFIX.backup` for the given
+// prefixes (default: Prefixes) and validates their label sets; a selected
+// container that is not running is reported as an ErrNotRunning error. A
 // container labelled under several prefixes is read under the first.
 // Unlabelled containers are never returned; containers with
 // `PREFIX.backup=false` are skipped. Invalid label sets come back as
@@ -40,9 +41,14 @@ func Discover(ctx context.Context, c *Client, prefixes []string) (targets []*Tar
 				continue
 			}
 			t, err := ParseTarget(ct, p)
-			if err != nil {
+			switch {
+			case err != nil:
 				errs = append(errs, err)
-			} else if t != nil {
+			case t != nil && ct.State != "" && ct.State != "running":
+				// A dump needs exec, so a stopped container cannot be
+				// backed up; say so rather than skip it silently.
+				errs = append(errs, fmt.Errorf("container %s: %w (state %s)", t.Name, ErrNotRunning, ct.State))
+			case t != nil:
 				targets = append(targets, t)
 			}
 			break
@@ -50,6 +56,10 @@ func Discover(ctx context.Context, c *Client, prefixes []string) (targets []*Tar
 	}
 	return targets, errs, nil
 }
+
+// ErrNotRunning is wrapped by Discover's error for a container that is
+// labelled for backup but not running.
+var ErrNotRunning = errors.New("labelled for backup but not running")
 
 // Options configure Backup.
 type Options struct {

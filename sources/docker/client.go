@@ -219,8 +219,8 @@ func (c *Client) callJSON(ctx context.Context, method, path string, body, out an
 	return nil
 }
 
-// ListContainers lists the running containers that carry at least one of
-// the label keys (the API's label filter: an OR over separate calls, as
+// ListContainers lists the containers, running or not, that carry at
+// least one of the label keys (the API's label filter: an OR over separate calls, as
 // the filter itself ANDs its terms). Each container appears once.
 func (c *Client) ListContainers(ctx context.Context, labelKeys ...string) ([]Container, error) {
 	seen := map[string]bool{}
@@ -231,7 +231,7 @@ func (c *Client) ListContainers(ctx context.Context, labelKeys ...string) ([]Con
 			return nil, fmt.Errorf("encode filter: %w", err)
 		}
 		var list []Container
-		if err := c.getJSON(ctx, "/containers/json?filters="+url.QueryEscape(string(f)), &list); err != nil {
+		if err := c.getJSON(ctx, "/containers/json?all=1&filters="+url.QueryEscape(string(f)), &list); err != nil {
 			return nil, err
 		}
 		for _, ct := range list {

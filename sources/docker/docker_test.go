@@ -93,6 +93,11 @@ func ct(id, name string, labels map[string]string) Container {
 	return Container{ID: id + strings.Repeat("0", 64-len(id)), Names: []string{"/" + name}, Image: "img/" + name + ":1", Labels: labels, State: "running"}
 }
 
+func stopped(c Container) Container {
+	c.State = "exited"
+	return c
+}
+
 func TestDockerParseTarget(t *testing.T) {
 	ok := []struct {
 		labels map[string]string
@@ -170,6 +175,7 @@ func fixture() *fakeAPI {
 			ct("ccc", "web", map[string]string{"com.example.role": "frontend"}),
 			ct("ddd", "off", map[string]string{"cairn.backup": "false"}),
 			ct("eee", "broken", map[string]string{"baktainer.backup": "true", "baktainer.db.engine": "postgres"}),
+			stopped(ct("fff", "stopped", map[string]string{"cairn.backup": "true", "cairn.db.engine": "redis"})),
 		},
 		Env: map[string][]string{"aaa" + strings.Repeat("0", 61): {"PATH=/bin", "POSTGRES_PASSWORD=pg-Secret'1"}},
 	}
@@ -194,7 +200,8 @@ func TestDockerDiscover(t *testing.T) {
 	if strings.Join(names, ",") != "cairn:pg:postgres,baktainer:maria:mariadb" {
 		t.Errorf("targets %v", names)
 	}
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "container broken: label baktainer.db.name: missing") {
+	if len(errs) != 2 || !strings.Contains(errs[1].Error(), "container broken: label baktainer.db.name: missing") ||
+		!errors.Is(errs[0], ErrNotRunning) || !strings.Contains(errs[0].Error(), "container stopped: labelled for backup but not running (state exited)") {
 		t.Errorf("errs %v", errs)
 	}
 	// One prefix only.
