@@ -350,7 +350,7 @@ func backupDocker(c *cli.Context) error {
 		}
 	}
 	if len(targets) == 0 && len(invalid) == 0 {
-		e.printf("no running container is labelled for backup (%s.backup=true)\n", strings.Join(labelPrefixes(prefixes), ".backup=true or "))
+		e.printf("no container is labelled for backup (%s.backup=true)\n", strings.Join(labelPrefixes(prefixes), ".backup=true or "))
 		return nil
 	}
 	if c.Bool("dry-run") {
