@@ -133,7 +133,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:      true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // run() reports errors
 		Flags:                globalFlags(),
-		Commands: commands(),
+		Commands:             commands(),
 	}
 }
 
