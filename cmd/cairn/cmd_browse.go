@@ -153,26 +153,9 @@ func cmdFind() *cli.Command {
 				return err
 			}
 			defer r.Close()
-			var sns []*repo.Snapshot
-			if names := c.StringSlice("snapshot"); len(names) > 0 {
-				for _, name := range names {
-					sn, err := findSnapshot(c, r, name)
-					if err != nil {
-						return err
-					}
-					sns = append(sns, sn)
-				}
-			} else {
-				all, err := r.Snapshots(c.Context)
-				if err != nil {
-					return err
-				}
-				f := snapshotFilter(c)
-				for _, sn := range all {
-					if f.Match(sn) {
-						sns = append(sns, sn)
-					}
-				}
+			sns, err := selectSnapshots(c, r, c.StringSlice("snapshot"))
+			if err != nil {
+				return err
 			}
 			pats := c.Args().Slice()
 			fold := func(s string) string {
@@ -252,4 +235,31 @@ func cmdDiff() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// selectSnapshots resolves the named snapshots, or, when none are named,
+// returns every snapshot that passes the --host/--tag/--path filter.
+func selectSnapshots(c *cli.Context, r *repo.Repository, names []string) ([]*repo.Snapshot, error) {
+	var sns []*repo.Snapshot
+	if len(names) > 0 {
+		for _, name := range names {
+			sn, err := findSnapshot(c, r, name)
+			if err != nil {
+				return nil, err
+			}
+			sns = append(sns, sn)
+		}
+		return sns, nil
+	}
+	all, err := r.Snapshots(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	f := snapshotFilter(c)
+	for _, sn := range all {
+		if f.Match(sn) {
+			sns = append(sns, sn)
+		}
+	}
+	return sns, nil
 }

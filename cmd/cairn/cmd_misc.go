@@ -103,26 +103,9 @@ func cmdStats() *cli.Command {
 				return err
 			}
 			defer r.Close()
-			var sns []*repo.Snapshot
-			if c.NArg() > 0 {
-				for _, name := range c.Args().Slice() {
-					sn, err := findSnapshot(c, r, name)
-					if err != nil {
-						return err
-					}
-					sns = append(sns, sn)
-				}
-			} else {
-				all, err := r.Snapshots(c.Context)
-				if err != nil {
-					return err
-				}
-				f := snapshotFilter(c)
-				for _, sn := range all {
-					if f.Match(sn) {
-						sns = append(sns, sn)
-					}
-				}
+			sns, err := selectSnapshots(c, r, c.Args().Slice())
+			if err != nil {
+				return err
 			}
 			var st walk.Stats
 			seen := map[crypto.ID]bool{}

@@ -34,16 +34,9 @@ func cmdSnapshots() *cli.Command {
 				return err
 			}
 			defer r.Close()
-			all, err := r.Snapshots(c.Context)
+			sns, err := selectSnapshots(c, r, nil)
 			if err != nil {
 				return err
-			}
-			f := snapshotFilter(c)
-			var sns []*repo.Snapshot
-			for _, sn := range all {
-				if f.Match(sn) {
-					sns = append(sns, sn)
-				}
 			}
 			if n := c.Int("latest"); n > 0 {
 				sns = latestPerGroup(sns, n)
