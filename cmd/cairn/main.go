@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -82,9 +83,21 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(160 << 20)
 	}
+	// CAIRN_BLOCKPROFILE=FILE records where goroutines wait (pprof block
+	// profile), for finding what keeps cores idle.
+	blockProfile := os.Getenv("CAIRN_BLOCKPROFILE")
+	if blockProfile != "" {
+		runtime.SetBlockProfileRate(10000) // one sample per 10 µs blocked
+	}
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	pprof.StopCPUProfile()
+	if blockProfile != "" {
+		if f, err := os.Create(blockProfile); err == nil {
+			pprof.Lookup("block").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	os.Exit(code)
 }
 
