@@ -89,3 +89,45 @@ func BenchmarkPipeline(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSaveBlob measures SaveBlob alone (hash, dedup lookup, compress,
+// seal, pack) on 1 MiB blobs from GOMAXPROCS goroutines: run with -cpu 1,2
+// to see how it scales.
+func BenchmarkSaveBlob(b *testing.B) {
+	for _, kind := range []string{"source", "random"} {
+		b.Run(kind, func(b *testing.B) {
+			data := benchData(b, kind)[:64<<20]
+			ctx := context.Background()
+			r, err := Init(ctx, mem.New(), "pw", InitOptions{Options: Options{NoCache: true, KDF: KDFParams{Time: 1, Memory: 1024, Threads: 1}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			const blob = 1 << 20
+			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var wg sync.WaitGroup
+				workers := runtime.GOMAXPROCS(0)
+				for w := 0; w < workers; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for off := w * blob; off < len(data); off += workers * blob {
+							c := bytes.Clone(data[off : off+blob])
+							c[0] = byte(i) // new content every round: no dedup
+							c[1] = byte(i >> 8)
+							if _, err := r.SaveBlob(ctx, pack.DataBlob, c); err != nil {
+								b.Error(err)
+							}
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			if err := r.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
