@@ -58,19 +58,11 @@ func newTapeFixture(t *testing.T) *tapeFixture {
 	}
 	tr.env = []string{"CAIRN_REPOSITORY=" + tr.repo, "CAIRN_CACHE_DIR=" + tr.cache, "CAIRN_PASSWORD_FILE=" + pwFile}
 	// Default 16 MiB packs: each snapshot's data is one or two packs, which
-	// span the 2 MiB volumes. (Smaller packs would make backups fail today:
-	// repo's background pack uploads run on the backup's errgroup context,
-	// which is cancelled when the walk ends, so a pack that fills during the
-	// walk can fail to save with "context canceled", exit 130.)
+	// span the 2 MiB volumes.
 	tr.mustRun("init")
 	f := &tapeFixture{tr: tr, lib: filepath.Join(dir, "lib"), sources: map[string]string{}}
 	fix := filepath.Join(dir, "fixture")
 	fstest.MakeFixture(t, fix)
-	// The fixture's sparse images (200 MB apparent, mostly holes) fill
-	// packs during the walk, which hits the same cancelled-context bug.
-	if err := os.RemoveAll(filepath.Join(fix, "sparse")); err != nil {
-		t.Fatal(err)
-	}
 	fix2 := filepath.Join(dir, "fixture2")
 	copyTree(t, fix, fix2)
 	writeRandom(t, filepath.Join(fix2, "files", "added"), 300<<10, 7)
