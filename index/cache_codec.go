@@ -24,7 +24,7 @@ const (
 
 // cacheMagic is the value of keyMeta. Changing the layout means changing
 // it: an old cache is then dropped and rebuilt instead of misread.
-var cacheMagic = []byte("cairn index cache v1")
+var cacheMagic = []byte("cairn index cache v2")
 
 // fileValue is the value of a file key: a version byte (1), then the ids
 // of the packs the file lists. Keeping them lets RemoveFile work when the
@@ -82,7 +82,7 @@ func parseBlobValue(id crypto.ID, v []byte) (Entry, error) {
 	if len(v) != blobValLen {
 		return Entry{}, fmt.Errorf("blob %v: value of %d bytes: %w", id.Short(), len(v), ErrCorrupt)
 	}
-	e := Entry{Type: pack.BlobType(v[0]), ID: id}
+	e := Entry{Type: pack.BlobType(v[0] &^ altFlag), ID: id}
 	copy(e.Pack[:], v[1:])
 	v = v[1+crypto.IDSize:]
 	e.Offset = binary.BigEndian.Uint32(v)

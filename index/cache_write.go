@@ -19,7 +19,7 @@ type NamedFile struct {
 // Add records an index file's entries under its file id. Adding a file
 // the cache already holds does nothing (file ids are hashes of the
 // content). A blob listed in several packs is found in the pack of the
-// file added last.
+// file added last, and in the others once that pack is removed.
 func (c *Cache) Add(fileID crypto.ID, f *File) error {
 	return c.AddFiles([]NamedFile{{ID: fileID, File: f}})
 }
@@ -45,11 +45,9 @@ func (c *Cache) AddFiles(files []NamedFile) error {
 // is given it must be the content Add was given for fileID.
 //
 // A pack listed by several files (a file and the one superseding it) is
-// reference counted and stays until its last file is removed. One case is
-// not exact: a blob stored in two packs is looked up in one of them; if
-// that pack goes, Lookup reports the blob missing although the other pack
-// still holds it. A miss only costs a backup a re-upload; callers that
-// need the blob (restore, check) rebuild the cache before failing.
+// reference counted and stays until its last file is removed. A blob
+// stored in several packs stays found while any of them is cached: an
+// alternate entry takes over from the removed one (cache_alt.go).
 func (c *Cache) RemoveFile(fileID crypto.ID, f *File) error {
 	if f != nil {
 		if err := f.validate(); err != nil {
@@ -160,11 +158,14 @@ func applyTo(b batch, ops []op) error {
 
 // planAdd returns the writes that add the files the cache does not hold
 // yet: pack values (with reference counts one higher per new file listing
-// them), blob entries, and the file markers last.
+// them), blob entries of packs new to the cache, and the file markers
+// last. A blob whose primary entry points into another pack becomes
+// primary here and the old entry its alternate (cache_alt.go).
 func (c *Cache) planAdd(files []NamedFile) ([]op, error) {
 	var ops, markers []op
 	packs := make(map[crypto.ID][]byte) // pack value to write, by pack
 	var order []crypto.ID               // packs in first-seen order
+	planned := make(map[crypto.ID]int)  // blob id -> index in ops of its primary
 	err := c.db.View(func(txn *badger.Txn) error {
 		seen := make(map[crypto.ID]bool, len(files))
 		for _, nf := range files {
@@ -181,12 +182,19 @@ func (c *Cache) planAdd(files []NamedFile) ([]op, error) {
 			}
 			for i := range nf.File.Packs {
 				p := &nf.File.Packs[i]
-				if err := addPackRef(txn, packs, &order, p); err != nil {
+				isNew, err := addPackRef(txn, packs, &order, p)
+				if err != nil {
 					return err
 				}
+				if !isNew {
+					continue // its blob entries are there already
+				}
 				for j := range p.Blobs {
-					b := &p.Blobs[j]
-					ops = append(ops, op{key: idKey(prefixBlob, b.ID), val: blobValue(b.Type, p.ID, b)})
+					var err error
+					ops, err = planAddBlob(txn, ops, planned, p.ID, &p.Blobs[j])
+					if err != nil {
+						return err
+					}
 				}
 			}
 			markers = append(markers, op{key: fkey, val: fileValue(nf.File)})
@@ -204,29 +212,60 @@ func (c *Cache) planAdd(files []NamedFile) ([]op, error) {
 	return append(out, markers...), nil
 }
 
+// planAddBlob appends the writes that make pack the primary place of b.
+func planAddBlob(txn *badger.Txn, ops []op, planned map[crypto.ID]int, pack crypto.ID, b *pack.Blob) ([]op, error) {
+	bkey := idKey(prefixBlob, b.ID)
+	var cur []byte
+	if i, ok := planned[b.ID]; ok {
+		cur = ops[i].val
+	} else {
+		var err error
+		if cur, err = getCopy(txn, bkey); err != nil {
+			return nil, err
+		}
+		if cur != nil {
+			if _, err := parseBlobValue(b.ID, cur); err != nil {
+				return nil, err
+			}
+		}
+	}
+	val := blobValue(b.Type, pack, b)
+	if cur != nil {
+		if other := valuePack(cur); other != pack {
+			ops = append(ops, op{key: altKey(b.ID, other), val: withAltFlag(cur, false)})
+			val = withAltFlag(val, true)
+		} else {
+			val = withAltFlag(val, cur[0]&altFlag != 0)
+		}
+	}
+	planned[b.ID] = len(ops)
+	return append(ops, op{key: bkey, val: val}), nil
+}
+
 // addPackRef counts one more reference to p in packs, starting from the
 // stored value if the pack is already cached. A pack's content is fixed:
-// a second file listing it keeps the stored blob list.
-func addPackRef(txn *badger.Txn, packs map[crypto.ID][]byte, order *[]crypto.ID, p *PackInfo) error {
+// a second file listing it keeps the stored blob list. It reports whether
+// the pack is new to the cache and to this plan.
+func addPackRef(txn *badger.Txn, packs map[crypto.ID][]byte, order *[]crypto.ID, p *PackInfo) (bool, error) {
 	v, ok := packs[p.ID]
 	if !ok {
 		stored, err := getCopy(txn, idKey(prefixPack, p.ID))
 		if err != nil {
-			return err
+			return false, err
 		}
 		*order = append(*order, p.ID)
 		if stored == nil {
 			packs[p.ID] = packValue(p, 1)
-			return nil
+			return true, nil
 		}
 		v = stored
 	}
 	_, _, refs, err := parsePackHeader(p.ID, v)
 	if err != nil {
-		return err
+		return false, err
 	}
 	packs[p.ID] = withRefs(v, refs+1)
-	return nil
+	return false, nil
 }
 
 // planRemove returns the writes that remove file fileID; f, if not nil,
@@ -249,12 +288,23 @@ func (c *Cache) planRemove(fileID crypto.ID, f *File) ([]op, error) {
 		if err != nil {
 			return err
 		}
+		// First which packs go, so that no alternate in one of them is
+		// promoted for a blob of another.
+		gone := make(map[crypto.ID]bool)
+		var promotes []func(map[crypto.ID]bool) []op
 		for _, id := range packs {
-			pops, err := planRemovePack(txn, id, listed[id])
+			pops, last, err := planRemovePack(txn, id, listed[id])
 			if err != nil {
 				return err
 			}
-			ops = append(ops, pops...)
+			if last {
+				gone[id] = true
+			}
+			ops = append(ops, pops.ops...)
+			promotes = append(promotes, pops.promotes...)
+		}
+		for _, p := range promotes {
+			ops = append(ops, p(gone)...)
 		}
 		ops = append(ops, op{key: fkey, del: true})
 		return nil
@@ -262,23 +312,33 @@ func (c *Cache) planRemove(fileID crypto.ID, f *File) ([]op, error) {
 	return ops, err
 }
 
-// planRemovePack drops one reference to pack id, and the pack itself with
-// its blobs when it was the last. The blobs are those stored with the
-// pack and extra (those the file lists for it), in case the two differ.
-func planRemovePack(txn *badger.Txn, id crypto.ID, extra []pack.Blob) ([]op, error) {
+// packRemoval is what removing one reference to a pack writes: ops at
+// once, promotes once it is known which packs go.
+type packRemoval struct {
+	ops      []op
+	promotes []func(gone map[crypto.ID]bool) []op
+}
+
+// planRemovePack drops one reference to pack id, and, when it was the
+// last (reported), the pack itself with its blobs' entries in it: a
+// primary entry is replaced by an alternate in another pack (or deleted),
+// an alternate entry is deleted. The blobs are those stored with the pack
+// and extra (those the file lists for it), in case the two differ.
+func planRemovePack(txn *badger.Txn, id crypto.ID, extra []pack.Blob) (r packRemoval, last bool, err error) {
 	pkey := idKey(prefixPack, id)
 	v, err := getCopy(txn, pkey)
 	if err != nil || v == nil {
-		return nil, err
+		return r, false, err
 	}
 	stored, refs, err := parsePackValue(id, v)
 	if err != nil {
-		return nil, err
+		return r, false, err
 	}
 	if refs > 1 {
-		return []op{{key: pkey, val: withRefs(v, refs-1)}}, nil
+		r.ops = []op{{key: pkey, val: withRefs(v, refs-1)}}
+		return r, false, nil
 	}
-	ops := []op{{key: pkey, del: true}}
+	r.ops = []op{{key: pkey, del: true}}
 	done := make(map[crypto.ID]bool, len(stored.Blobs))
 	for _, list := range [][]pack.Blob{stored.Blobs, extra} {
 		for i := range list {
@@ -287,26 +347,45 @@ func planRemovePack(txn *badger.Txn, id crypto.ID, extra []pack.Blob) ([]op, err
 				continue
 			}
 			done[bid] = true
-			bkey := idKey(prefixBlob, bid)
-			bv, err := getCopy(txn, bkey)
-			if err != nil {
-				return nil, err
-			}
-			if bv == nil {
-				continue
-			}
-			e, err := parseBlobValue(bid, bv)
-			if err != nil {
-				return nil, err
-			}
-			// Another pack holds the blob too and was added later:
-			// its entry stays.
-			if e.Pack == id {
-				ops = append(ops, op{key: bkey, del: true})
+			if err := planRemoveBlob(txn, &r, id, bid); err != nil {
+				return r, false, err
 			}
 		}
 	}
-	return ops, nil
+	return r, true, nil
+}
+
+// planRemoveBlob plans the removal of blob bid's entry in pack id.
+func planRemoveBlob(txn *badger.Txn, r *packRemoval, id, bid crypto.ID) error {
+	bkey := idKey(prefixBlob, bid)
+	bv, err := getCopy(txn, bkey)
+	if err != nil || bv == nil {
+		return err
+	}
+	e, err := parseBlobValue(bid, bv)
+	if err != nil {
+		return err
+	}
+	switch {
+	case e.Pack != id:
+		// The primary is elsewhere: this pack may hold an alternate.
+		if bv[0]&altFlag != 0 {
+			akey := altKey(bid, id)
+			if present, err := has(txn, akey); err != nil || !present {
+				return err
+			}
+			r.ops = append(r.ops, op{key: akey, del: true})
+		}
+	case bv[0]&altFlag == 0:
+		r.ops = append(r.ops, op{key: bkey, del: true})
+	default:
+		promote, err := planPromote(txn, bid)
+		if err != nil {
+			return err
+		}
+		r.promotes = append(r.promotes, promote)
+	}
+	return nil
 }
 
 // has reports whether key is present.

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
-
-	"golang.org/x/sync/errgroup"
 
 	"cairn/index"
 	"cairn/internal/crypto"
@@ -43,19 +40,20 @@ func (r *Repository) openCache(ctx context.Context) error {
 }
 
 // SyncIndex brings the local index cache up to date with the index files
-// in the backend: new files are added; if a cached file was removed (by
-// prune or repair), the cache is rebuilt from scratch, because a blob may
-// be listed by several files. It also reloads prune's deletion records.
-// Writers call it again after taking their lock, so that a backup either
-// sees a deletion record or holds a lock older than it.
+// in the backend: new files are added, then files no longer stored
+// (removed by prune or repair) are dropped from it, incrementally (the
+// cache keeps every pack of a blob stored twice, index/cache_alt.go). It
+// also reloads prune's deletion records. Writers call it again after
+// taking their lock, so that a backup either sees a deletion record or
+// holds a lock older than it.
 func (r *Repository) SyncIndex(ctx context.Context) error {
-	stored := map[crypto.ID]bool{}
+	var stored []crypto.ID
 	err := r.be.List(ctx, backend.IndexFile, func(fi backend.FileInfo) error {
 		id, err := crypto.ParseID(fi.Name)
 		if err != nil {
 			return nil // not ours: check reports it
 		}
-		stored[id] = true
+		stored = append(stored, id)
 		return nil
 	})
 	if err != nil {
@@ -64,52 +62,19 @@ func (r *Repository) SyncIndex(ctx context.Context) error {
 	if err := r.loadDoomed(ctx); err != nil {
 		return err
 	}
-	cached, err := r.cache.Files()
+	err = r.cache.Sync(stored, func(id crypto.ID) (*index.File, error) {
+		f, err := r.LoadIndexFile(ctx, id)
+		if backend.IsNotExist(err) {
+			// Removed since the listing by a prune, which stored
+			// its replacement first: at worst blobs are saved again.
+			return nil, nil
+		}
+		return f, err
+	})
 	if err != nil {
-		return fmt.Errorf("read index cache: %w", err)
+		return fmt.Errorf("sync index cache: %w", err)
 	}
-	for id := range cached {
-		if !stored[id] {
-			if err := r.cache.Reset(); err != nil {
-				return fmt.Errorf("reset index cache: %w", err)
-			}
-			cached = map[crypto.ID]bool{}
-			break
-		}
-	}
-	var missing []crypto.ID
-	for id := range stored {
-		if !cached[id] {
-			missing = append(missing, id)
-		}
-	}
-	return r.loadIndexFiles(ctx, missing)
-}
-
-func (r *Repository) loadIndexFiles(ctx context.Context, ids []crypto.ID) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.Workers)
-	var mu sync.Mutex
-	for _, id := range ids {
-		g.Go(func() error {
-			f, err := r.LoadIndexFile(ctx, id)
-			if backend.IsNotExist(err) {
-				// Removed since the listing by a prune, which stored
-				// its replacement first: at worst blobs are saved again.
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err := r.cache.Add(id, f); err != nil {
-				return fmt.Errorf("cache index %s: %w", id.Short(), err)
-			}
-			return nil
-		})
-	}
-	return g.Wait()
+	return nil
 }
 
 // LoadIndexFile loads and decodes one index file.
