@@ -35,13 +35,9 @@ func cmdBackupVM() *cli.Command {
 		Usage: "back up a vSphere VM's disks through Changed Block Tracking",
 		Description: "Credentials come from CAIRN_VSPHERE_USER and CAIRN_VSPHERE_PASSWORD (or GOVC_USERNAME,\n" +
 			"GOVC_PASSWORD), or --vsphere-password-file; never from the command line.",
-		Flags: append(sourceFlags(),
-			&cli.StringFlag{Name: "vcenter", EnvVars: []string{"CAIRN_VSPHERE_URL", "GOVC_URL"}, Usage: "vCenter `URL` (host or https://host/sdk)"},
+		Flags: append(append(sourceFlags(), vsphereFlags()...),
 			&cli.StringFlag{Name: "vm", Usage: "VM `NAME`"},
 			&cli.StringFlag{Name: "vm-moref", Usage: "VM managed object `ID` (vm-42)"},
-			&cli.StringFlag{Name: "vsphere-password-file", EnvVars: []string{"CAIRN_VSPHERE_PASSWORD_FILE"}, Usage: "read the vCenter password from `FILE`"},
-			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"CAIRN_VSPHERE_INSECURE", "GOVC_INSECURE"}, Usage: "do not verify vCenter's certificate"},
-			&cli.StringFlag{Name: "ca-file", EnvVars: []string{"CAIRN_VSPHERE_CA_FILE", "GOVC_TLS_CA_CERTS"}, Usage: "trust the PEM CA certificates in `FILE`"},
 			&cli.StringFlag{Name: "quiesce", Value: "auto", Usage: "VM snapshot: auto (quiesce if possible), always, never"},
 		),
 		Action: func(c *cli.Context) error {
@@ -101,6 +97,17 @@ func cmdBackupVM() *cli.Command {
 				return err
 			})
 		},
+	}
+}
+
+// vsphereFlags are the vCenter connection flags of backup-vm and
+// restore-vm --to-datastore; credentials are not among them.
+func vsphereFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "vcenter", EnvVars: []string{"CAIRN_VSPHERE_URL", "GOVC_URL"}, Usage: "vCenter `URL` (host or https://host/sdk)"},
+		&cli.StringFlag{Name: "vsphere-password-file", EnvVars: []string{"CAIRN_VSPHERE_PASSWORD_FILE"}, Usage: "read the vCenter password from `FILE`"},
+		&cli.BoolFlag{Name: "insecure", EnvVars: []string{"CAIRN_VSPHERE_INSECURE", "GOVC_INSECURE"}, Usage: "do not verify vCenter's certificate"},
+		&cli.StringFlag{Name: "ca-file", EnvVars: []string{"CAIRN_VSPHERE_CA_FILE", "GOVC_TLS_CA_CERTS"}, Usage: "trust the PEM CA certificates in `FILE`"},
 	}
 }
 

@@ -156,6 +156,37 @@ func TestBackupVMCLI(t *testing.T) {
 	}
 	tr.mustRun("check", "--read-data")
 
+	// Upload the disk back to its datastore, next to the original.
+	dir := filepath.Dir(flat)
+	r = tr.runEnv(creds, "restore-vm", s.SnapshotID, "--disk", "0", "--to-datastore", "--vcenter", url, "--insecure")
+	if r.code != 0 {
+		t.Fatalf("restore-vm --to-datastore: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	name := "disk1-restored-" + s.SnapshotID[:8]
+	if !strings.Contains(r.stdout, "web01/"+name+".vmdk") {
+		t.Errorf("output does not name the descriptor: %s", r.stdout)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, name+"-flat.vmdk")); !bytes.Equal(got, want) {
+		t.Fatal("uploaded flat file differs from the original disk")
+	}
+	desc, _ := os.ReadFile(filepath.Join(dir, name+".vmdk"))
+	if !strings.Contains(string(desc), fmt.Sprintf("RW %d VMFS %q", len(want)/512, name+"-flat.vmdk")) {
+		t.Fatalf("descriptor's extent line:\n%s", desc)
+	}
+	// The same target again is refused, then overwritten with --force.
+	r = tr.runEnv(creds, "restore-vm", s.SnapshotID, "--to-datastore", "--vcenter", url, "--insecure")
+	if r.code != 1 || !strings.Contains(r.stderr, "--force") {
+		t.Fatalf("existing target: exit %d\n%s", r.code, r.stderr)
+	}
+	r = tr.runEnv(creds, "restore-vm", s.SnapshotID, "--to-datastore", "--force", "--json", "--vcenter", url, "--insecure",
+		"--datastore-path", "web01/"+name+".vmdk")
+	if r.code != 0 || !strings.Contains(r.stdout, `"flat":`) {
+		t.Fatalf("--force: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := tr.runEnv(creds, "restore-vm", s.SnapshotID, "--to", dst, "--to-datastore"); r.code == 0 {
+		t.Error("--to with --to-datastore accepted")
+	}
+
 	// Credentials in argv are refused; a wrong password fails cleanly.
 	withCreds := strings.Replace(url, "://", "://"+user+":"+pw+"@", 1)
 	if r := tr.runEnv(nil, "backup-vm", "--vcenter", withCreds, "--vm", "web01"); r.code == 0 || !strings.Contains(r.stderr, "must not hold credentials") {

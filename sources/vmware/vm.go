@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -23,13 +24,7 @@ func (c *Client) findVM(ctx context.Context, name, moref string) (types.ManagedO
 	if name == "" {
 		return types.ManagedObjectReference{}, fmt.Errorf("no VM given: name or moref")
 	}
-	m := view.NewManager(c.vim)
-	v, err := m.CreateContainerView(ctx, c.vim.ServiceContent.RootFolder, []string{"VirtualMachine"}, true)
-	if err != nil {
-		return types.ManagedObjectReference{}, fmt.Errorf("find VM %q: %w", name, err)
-	}
-	defer v.Destroy(context.WithoutCancel(ctx))
-	refs, err := v.Find(ctx, []string{"VirtualMachine"}, property.Match{"name": name})
+	refs, err := c.findByName(ctx, "VirtualMachine", name)
 	if err != nil {
 		return types.ManagedObjectReference{}, fmt.Errorf("find VM %q: %w", name, err)
 	}
@@ -40,6 +35,18 @@ func (c *Client) findVM(ctx context.Context, name, moref string) (types.ManagedO
 		return refs[0], nil
 	}
 	return types.ManagedObjectReference{}, fmt.Errorf("%d VMs are named %q: give --vm-moref", len(refs), name)
+}
+
+// findByName lists the managed objects of a type ("VirtualMachine",
+// "Datastore") with the given name, through a container view.
+func (c *Client) findByName(ctx context.Context, kind, name string) ([]types.ManagedObjectReference, error) {
+	m := view.NewManager(c.vim)
+	v, err := m.CreateContainerView(ctx, c.vim.ServiceContent.RootFolder, []string{kind}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer v.Destroy(context.WithoutCancel(ctx))
+	return v.Find(ctx, []string{kind}, property.Match{"name": name})
 }
 
 // loadVM retrieves the VM's properties.
@@ -54,12 +61,20 @@ func (c *Client) loadVM(ctx context.Context, ref types.ManagedObjectReference) (
 	return &vm, nil
 }
 
-// datacenterPath returns the inventory path of the VM's datacenter, as the
-// /folder endpoint's dcPath wants it ("DC0", "folder/DC0").
+// datacenterPath returns the inventory path of the datacenter of a VM or
+// datastore, as the /folder endpoint's dcPath wants it ("DC0",
+// "folder/DC0").
 func (c *Client) datacenterPath(ctx context.Context, ref types.ManagedObjectReference) (string, error) {
+	_, p, err := c.datacenterOf(ctx, ref)
+	return p, err
+}
+
+// datacenterOf returns the datacenter of a VM or datastore and its
+// inventory path.
+func (c *Client) datacenterOf(ctx context.Context, ref types.ManagedObjectReference) (*object.Datacenter, string, error) {
 	anc, err := mo.Ancestors(ctx, c.vim, c.vim.ServiceContent.PropertyCollector, ref)
 	if err != nil {
-		return "", fmt.Errorf("ancestors of %s: %w", ref.Value, err)
+		return nil, "", fmt.Errorf("ancestors of %s: %w", ref.Value, err)
 	}
 	var parts []string
 	for _, e := range anc {
@@ -68,8 +83,11 @@ func (c *Client) datacenterPath(ctx context.Context, ref types.ManagedObjectRefe
 		}
 		parts = append(parts, e.Name)
 		if e.Self.Type == "Datacenter" {
-			return strings.Join(parts, "/"), nil
+			p := strings.Join(parts, "/")
+			dc := object.NewDatacenter(c.vim, e.Self)
+			dc.InventoryPath = "/" + p
+			return dc, p, nil
 		}
 	}
-	return "", fmt.Errorf("VM %s is in no datacenter", ref.Value)
+	return nil, "", fmt.Errorf("%s %s is in no datacenter", ref.Type, ref.Value)
 }
