@@ -2,20 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/vmware/govmomi"
-	"github.com/vmware/govmomi/find"
-	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/property"
-	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"cairn/sources/vmware/vmtest"
 )
 
 func TestBackupBlockCLI(t *testing.T) {
@@ -54,78 +49,30 @@ func TestBackupBlockCLI(t *testing.T) {
 	tr.mustRun("check", "--read-data")
 }
 
-// cliVM starts a simulator with one small VM and returns its URL (without
-// credentials), the user and password, and the VM's flat disk file.
-func cliVM(t *testing.T) (string, string, string, string, func() []string) {
+// cliVM starts a simulator (with CBT) holding one VM, web01, with an
+// 8 MiB disk of which the first 3 MiB are written.
+func cliVM(t *testing.T) (*vmtest.Env, types.ManagedObjectReference, vmtest.DiskFile) {
 	t.Helper()
-	m := simulator.VPX()
-	m.Machine, m.Autostart = 0, false
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
-	srv := m.Service.NewServer()
-	t.Cleanup(func() { srv.Close(); m.Remove() })
-	ctx := context.Background()
-	c, err := govmomi.NewClient(ctx, srv.URL, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	finder := find.NewFinder(c.Client)
-	dc, _ := finder.DefaultDatacenter(ctx)
-	finder.SetDatacenter(dc)
-	folders, _ := dc.Folders(ctx)
-	pools, _ := finder.ResourcePoolList(ctx, "*")
-	ds, _ := finder.DefaultDatastore(ctx)
-	var devices object.VirtualDeviceList
-	scsi, _ := devices.CreateSCSIController("pvscsi")
-	devices = append(devices, scsi)
-	disk := devices.CreateDisk(scsi.(types.BaseVirtualController), ds.Reference(), "["+ds.Name()+"] web01/disk1.vmdk")
-	disk.CapacityInKB = 8 << 10
-	devices = append(devices, disk)
-	spec := types.VirtualMachineConfigSpec{Name: "web01", GuestId: "otherGuest", Files: &types.VirtualMachineFileInfo{VmPathName: "[" + ds.Name() + "]"}}
-	spec.DeviceChange, _ = devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
-	task, err := folders.VmFolder.CreateVM(ctx, spec, pools[0], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := task.WaitForResult(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := info.Result.(types.ManagedObjectReference)
-	dir := m.Map().Any("Datastore").(*simulator.Datastore).Info.GetDatastoreInfo().Url
-	flat := filepath.Join(dir, "web01", "disk1-flat.vmdk")
-	content := make([]byte, 8<<20)
-	for i := range 3 << 20 {
+	env := vmtest.Start(t)
+	vm, disks := env.MakeVM("web01", 8<<20)
+	content := make([]byte, 3<<20)
+	for i := range content {
 		content[i] = byte(i ^ i>>9)
 	}
-	if err := os.WriteFile(flat, content, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	snapshots := func() []string {
-		var mvm mo.VirtualMachine
-		if err := property.DefaultCollector(c.Client).RetrieveOne(ctx, vm, []string{"snapshot"}, &mvm); err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		if mvm.Snapshot != nil {
-			for _, s := range mvm.Snapshot.RootSnapshotList {
-				names = append(names, s.Name)
-			}
-		}
-		return names
-	}
-	u := *srv.URL
-	pw, _ := u.User.Password()
-	user := u.User.Username()
-	u.User = nil
-	return u.String(), user, pw, flat, snapshots
+	env.CBT.Write(t, disks[0], 0, content)
+	return env, vm, disks[0]
+}
+
+// vmCreds is the environment that gives the simulator's credentials.
+func vmCreds(env *vmtest.Env) []string {
+	return []string{"CAIRN_VSPHERE_USER=" + env.User(), "CAIRN_VSPHERE_PASSWORD=" + env.Password()}
 }
 
 func TestBackupVMCLI(t *testing.T) {
 	tr := newTestRepo(t)
-	url, user, pw, flat, snapshots := cliVM(t)
-	creds := []string{"CAIRN_VSPHERE_USER=" + user, "CAIRN_VSPHERE_PASSWORD=" + pw}
+	env, vm, disk := cliVM(t)
+	url, user, pw, flat := env.URL(), env.User(), env.Password(), disk.Flat
+	creds := vmCreds(env)
 
 	r := tr.runEnv(creds, "backup-vm", "--json", "--vcenter", url, "--insecure", "--vm", "web01")
 	if r.code != 0 {
@@ -135,12 +82,12 @@ func TestBackupVMCLI(t *testing.T) {
 	if !strings.Contains(r.stderr, "enabled") {
 		t.Errorf("CBT enabling not reported on stderr: %s", r.stderr)
 	}
-	if got := snapshots(); len(got) != 0 {
+	if got := env.Snapshots(vm); len(got) != 0 {
 		t.Fatalf("VM snapshots left: %v", got)
 	}
-	// The simulator has no CBT: the second run falls back and says so.
+	// Nothing changed: the second run is an incremental through CBT.
 	r = tr.runEnv(creds, "backup-vm", "--vcenter", url, "--insecure", "--vm", "web01")
-	if r.code != 0 || !strings.Contains(r.stdout, "using parent snapshot") || !strings.Contains(r.stderr, "full read") {
+	if r.code != 0 || !strings.Contains(r.stdout, "using parent snapshot") || !strings.Contains(r.stdout, "incremental") {
 		t.Fatalf("second backup-vm: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	meta := tr.mustRun("cat", "snapshot", s.SnapshotID)

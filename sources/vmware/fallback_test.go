@@ -14,23 +14,25 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"cairn/repo"
+
+	"cairn/sources/vmware/vmtest"
 )
 
 // smallVM makes a VM with one 16 MiB disk holding some data, backs it up
 // fully and returns what an incremental needs.
-func smallVM(t *testing.T, name string) (*simEnv, types.ManagedObjectReference, []simDiskFile, *Parent, *testRepoT) {
+func smallVM(t *testing.T, name string) (*simEnv, types.ManagedObjectReference, []vmtest.DiskFile, *Parent, *testRepoT) {
 	e := newSimEnv(t)
 	r := newTestRepo(t)
-	vm, disks := e.makeVM(name, 16*mib)
-	e.sim.write(t, disks[0], 0, randBytes(7, 6*mib))
+	vm, disks := e.MakeVM(name, 16*mib)
+	e.CBT.Write(t, disks[0], 0, vmtest.RandBytes(7, 6*mib))
 	_, parent := backupVM(t, e, r, Options{VM: name})
-	e.sim.write(t, disks[0], 1*mib, randBytes(8, 4096))
+	e.CBT.Write(t, disks[0], 1*mib, vmtest.RandBytes(8, 4096))
 	return e, vm, disks, parent, r
 }
 
 // wantFallback runs an incremental and checks that it read the disk fully
 // and said why.
-func wantFallback(t *testing.T, e *simEnv, r *testRepoT, name string, parent *Parent, disks []simDiskFile, reason string) {
+func wantFallback(t *testing.T, e *simEnv, r *testRepoT, name string, parent *Parent, disks []vmtest.DiskFile, reason string) {
 	t.Helper()
 	var notes []string
 	res, p2 := backupVM(t, e, r, Options{VM: name, Parent: parent, Log: func(m string) { notes = append(notes, m) }})
@@ -55,13 +57,13 @@ func TestFallbackNoParentChangeID(t *testing.T) {
 
 func TestFallbackChangeIDReset(t *testing.T) {
 	e, _, disks, parent, r := smallVM(t, "fb2")
-	e.sim.reset(disks[0].uuid)
+	e.CBT.Reset(disks[0].UUID)
 	wantFallback(t, e, r, "fb2", parent, disks, "changeId reset")
 }
 
 func TestFallbackQueryFault(t *testing.T) {
 	e, _, disks, parent, r := smallVM(t, "fb3")
-	e.sim.failQuery = true
+	e.CBT.SetFailQuery(true)
 	wantFallback(t, e, r, "fb3", parent, disks, "CBT query against the parent's changeId failed")
 }
 
@@ -69,13 +71,13 @@ func TestFallbackCapacityChanged(t *testing.T) {
 	e, vm, disks, parent, r := smallVM(t, "fb4")
 	ctx := context.Background()
 	var m mo.VirtualMachine
-	if err := property.DefaultCollector(e.vc).RetrieveOne(ctx, vm, []string{"config"}, &m); err != nil {
+	if err := property.DefaultCollector(e.Client).RetrieveOne(ctx, vm, []string{"config"}, &m); err != nil {
 		t.Fatal(err)
 	}
 	for _, dev := range m.Config.Hardware.Device {
 		if d, ok := dev.(*types.VirtualDisk); ok {
 			d.CapacityInKB, d.CapacityInBytes = 24*1024, 24*mib
-			task, err := object.NewVirtualMachine(e.vc, vm).Reconfigure(ctx, types.VirtualMachineConfigSpec{
+			task, err := object.NewVirtualMachine(e.Client, vm).Reconfigure(ctx, types.VirtualMachineConfigSpec{
 				DeviceChange: []types.BaseVirtualDeviceConfigSpec{&types.VirtualDeviceConfigSpec{
 					Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: d}}})
 			if err != nil || task.Wait(ctx) != nil {
@@ -83,10 +85,10 @@ func TestFallbackCapacityChanged(t *testing.T) {
 			}
 		}
 	}
-	if err := os.Truncate(disks[0].flat, 24*mib); err != nil {
+	if err := os.Truncate(disks[0].Flat, 24*mib); err != nil {
 		t.Fatal(err)
 	}
-	disks[0].capacity = 24 * mib
+	disks[0].Capacity = 24 * mib
 	wantFallback(t, e, r, "fb4", parent, disks, "capacity changed")
 }
 
@@ -108,8 +110,8 @@ type testRepoT = repo.Repository
 func TestSnapshotRemovedOnHTTPErrors(t *testing.T) {
 	e := newSimEnv(t)
 	r := newTestRepo(t)
-	vm, disks := e.makeVM("err1", 16*mib)
-	e.sim.write(t, disks[0], 0, randBytes(1, 4*mib))
+	vm, disks := e.MakeVM("err1", 16*mib)
+	e.CBT.Write(t, disks[0], 0, vmtest.RandBytes(1, 4*mib))
 	c := e.connect()
 	f := injectFaults(c)
 	f.fail.Store(true)
@@ -121,7 +123,7 @@ func TestSnapshotRemovedOnHTTPErrors(t *testing.T) {
 	if f.reqs.Load() < 3 {
 		t.Errorf("%d requests: retries missing", f.reqs.Load())
 	}
-	if got := e.snapshots(vm); len(got) != 0 {
+	if got := e.Snapshots(vm); len(got) != 0 {
 		t.Fatalf("VM snapshots left after an error: %v", got)
 	}
 }
@@ -129,15 +131,15 @@ func TestSnapshotRemovedOnHTTPErrors(t *testing.T) {
 func TestSnapshotRemovedOnCancelAndTimeout(t *testing.T) {
 	e := newSimEnv(t)
 	r := newTestRepo(t)
-	vm, disks := e.makeVM("err2", 16*mib)
-	e.sim.write(t, disks[0], 0, randBytes(1, 8*mib))
+	vm, disks := e.MakeVM("err2", 16*mib)
+	e.CBT.Write(t, disks[0], 0, vmtest.RandBytes(1, 8*mib))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := Backup(ctx, e.connect(), r, Options{VM: "err2", Chunker: r.ChunkerParams(), afterSnapshot: cancel})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled backup: err %v", err)
 	}
-	if got := e.snapshots(vm); len(got) != 0 {
+	if got := e.Snapshots(vm); len(got) != 0 {
 		t.Fatalf("VM snapshots left after cancellation: %v", got)
 	}
 
@@ -149,7 +151,7 @@ func TestSnapshotRemovedOnCancelAndTimeout(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("timed-out backup: err %v", err)
 	}
-	if got := e.snapshots(vm); len(got) != 0 {
+	if got := e.Snapshots(vm); len(got) != 0 {
 		t.Fatalf("VM snapshots left after timeout: %v", got)
 	}
 }
@@ -157,12 +159,12 @@ func TestSnapshotRemovedOnCancelAndTimeout(t *testing.T) {
 func TestLeftoverSnapshotRemoved(t *testing.T) {
 	e := newSimEnv(t)
 	r := newTestRepo(t)
-	vm, disks := e.makeVM("left", 16*mib)
-	e.sim.write(t, disks[0], 0, randBytes(1, 1*mib))
+	vm, disks := e.MakeVM("left", 16*mib)
+	e.CBT.Write(t, disks[0], 0, vmtest.RandBytes(1, 1*mib))
 	ctx := context.Background()
 	// A killed run leaves its snapshot behind; a user's snapshot stays.
 	for _, s := range [][2]string{{SnapshotName, snapshotDescPrefix + "crashed"}, {"user-snap", "keep me"}} {
-		task, err := object.NewVirtualMachine(e.vc, vm).CreateSnapshot(ctx, s[0], s[1], false, false)
+		task, err := object.NewVirtualMachine(e.Client, vm).CreateSnapshot(ctx, s[0], s[1], false, false)
 		if err != nil || task.Wait(ctx) != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +179,7 @@ func TestLeftoverSnapshotRemoved(t *testing.T) {
 	if !strings.Contains(strings.Join(notes, "\n"), "leftover") {
 		t.Errorf("leftover removal not reported: %q", notes)
 	}
-	if got := e.snapshots(vm); len(got) != 1 || got[0] != "user-snap" {
+	if got := e.Snapshots(vm); len(got) != 1 || got[0] != "user-snap" {
 		t.Fatalf("snapshots after backup: %v, want only the user's", got)
 	}
 }
@@ -185,12 +187,12 @@ func TestLeftoverSnapshotRemoved(t *testing.T) {
 func TestDedupAcrossClonedVMs(t *testing.T) {
 	e := newSimEnv(t)
 	r := newTestRepo(t)
-	_, a := e.makeVM("clone-a", 64*mib, 64*mib)
-	_, b := e.makeVM("clone-b", 64*mib, 64*mib)
-	img0, img1 := randBytes(21, 24*mib), randBytes(22, 16*mib)
-	for _, d := range [][]simDiskFile{a, b} {
-		e.sim.write(t, d[0], 0, img0)
-		e.sim.write(t, d[1], 8*mib, img1)
+	_, a := e.MakeVM("clone-a", 64*mib, 64*mib)
+	_, b := e.MakeVM("clone-b", 64*mib, 64*mib)
+	img0, img1 := vmtest.RandBytes(21, 24*mib), vmtest.RandBytes(22, 16*mib)
+	for _, d := range [][]vmtest.DiskFile{a, b} {
+		e.CBT.Write(t, d[0], 0, img0)
+		e.CBT.Write(t, d[1], 8*mib, img1)
 	}
 	backupVM(t, e, r, Options{VM: "clone-a"})
 	before := r.Stats()

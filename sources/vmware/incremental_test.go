@@ -5,24 +5,26 @@ import (
 	"time"
 
 	"cairn/chunker"
+
+	"cairn/sources/vmware/vmtest"
 )
 
 // fillVM writes the test layout to a VM's two disks: random data, written
 // zeros and a region duplicated between the disks; the rest stays
 // unallocated.
-func fillVM(t *testing.T, e *simEnv, disks []simDiskFile, seed uint64) {
-	dup := randBytes(9, 32*mib)
-	e.sim.write(t, disks[0], 0, randBytes(seed, 48*mib))
-	e.sim.write(t, disks[0], 48*mib, make([]byte, 32*mib))
-	e.sim.write(t, disks[0], 96*mib, dup)
-	e.sim.write(t, disks[1], 0, randBytes(seed+1, 24*mib))
-	e.sim.write(t, disks[1], 40*mib, dup)
+func fillVM(t *testing.T, e *simEnv, disks []vmtest.DiskFile, seed uint64) {
+	dup := vmtest.RandBytes(9, 32*mib)
+	e.CBT.Write(t, disks[0], 0, vmtest.RandBytes(seed, 48*mib))
+	e.CBT.Write(t, disks[0], 48*mib, make([]byte, 32*mib))
+	e.CBT.Write(t, disks[0], 96*mib, dup)
+	e.CBT.Write(t, disks[1], 0, vmtest.RandBytes(seed+1, 24*mib))
+	e.CBT.Write(t, disks[1], 40*mib, dup)
 }
 
 func TestFullThenIncremental(t *testing.T) {
 	e := newSimEnv(t)
 	r := newTestRepo(t)
-	vm, disks := e.makeVM("vm-a", 256*mib, 256*mib)
+	vm, disks := e.MakeVM("vm-a", 256*mib, 256*mib)
 	fillVM(t, e, disks, 1)
 
 	start := time.Now()
@@ -46,7 +48,7 @@ func TestFullThenIncremental(t *testing.T) {
 	if full.BytesRead > allocated+allocated/16+4*mib {
 		t.Errorf("full read fetched %d bytes, allocated %d: unallocated areas were read", full.BytesRead, allocated)
 	}
-	if got := e.snapshots(vm); len(got) != 0 {
+	if got := e.Snapshots(vm); len(got) != 0 {
 		t.Fatalf("VM snapshots left: %v", got)
 	}
 	checkRestore(t, r, parent, disks)
@@ -65,9 +67,9 @@ func TestFullThenIncremental(t *testing.T) {
 	}
 	var changed int64
 	for i, c := range changes {
-		e.sim.write(t, disks[c.disk], c.off, randBytes(uint64(1000+i), int(c.n)))
+		e.CBT.Write(t, disks[c.disk], c.off, vmtest.RandBytes(uint64(1000+i), int(c.n)))
 		// CBT reports whole 64 KiB blocks.
-		changed += (c.off+c.n+cbtBlock-1)/cbtBlock*cbtBlock - c.off/cbtBlock*cbtBlock
+		changed += (c.off+c.n+vmtest.CBTBlock-1)/vmtest.CBTBlock*vmtest.CBTBlock - c.off/vmtest.CBTBlock*vmtest.CBTBlock
 	}
 	start = time.Now()
 	inc, parent2 := backupVM(t, e, r, Options{VM: "vm-a", Parent: parent})
@@ -92,7 +94,7 @@ func TestFullThenIncremental(t *testing.T) {
 	if inc.BytesRead > bound {
 		t.Errorf("incremental read %d bytes, want <= %d", inc.BytesRead, bound)
 	}
-	if got := e.snapshots(vm); len(got) != 0 {
+	if got := e.Snapshots(vm); len(got) != 0 {
 		t.Fatalf("VM snapshots left: %v", got)
 	}
 	checkRestore(t, r, parent2, disks)
@@ -102,24 +104,24 @@ func TestFullThenIncremental(t *testing.T) {
 // makes the simulator answer CBT queries 16 MiB at a time.
 func TestPagingAndOnePercent(t *testing.T) {
 	e := newSimEnv(t)
-	e.sim.pageCap = 16 * mib
+	e.CBT.SetPageCap(16 * mib)
 	r := newTestRepo(t)
-	_, disks := e.makeVM("vm-p", 128*mib, 128*mib)
+	_, disks := e.MakeVM("vm-p", 128*mib, 128*mib)
 	fillVM(t, e, disks, 3)
 	start := time.Now()
 	full, parent := backupVM(t, e, r, Options{VM: "vm-p"})
 	fullTime := time.Since(start)
-	queries := e.sim.queries
+	queries := e.CBT.Queries()
 	if queries < 2*8 {
 		t.Errorf("%d CBT queries for two 128 MiB disks in 16 MiB pages", queries)
 	}
 	var changed []chunker.Extent
-	for i := range 2 * 128 * mib / cbtBlock / 100 {
+	for i := range 2 * 128 * mib / vmtest.CBTBlock / 100 {
 		d := i % 2
-		blk := int64(randBytes(uint64(i), 8)[0]) | int64(randBytes(uint64(i), 8)[1])<<8
-		off := blk % (128 * mib / cbtBlock) * cbtBlock
-		e.sim.write(t, disks[d], off, randBytes(uint64(5000+i), cbtBlock))
-		changed = append(changed, chunker.Extent{Offset: off, Length: cbtBlock})
+		blk := int64(vmtest.RandBytes(uint64(i), 8)[0]) | int64(vmtest.RandBytes(uint64(i), 8)[1])<<8
+		off := blk % (128 * mib / vmtest.CBTBlock) * vmtest.CBTBlock
+		e.CBT.Write(t, disks[d], off, vmtest.RandBytes(uint64(5000+i), vmtest.CBTBlock))
+		changed = append(changed, chunker.Extent{Offset: off, Length: vmtest.CBTBlock})
 	}
 	start = time.Now()
 	inc, parent2 := backupVM(t, e, r, Options{VM: "vm-p", Parent: parent})

@@ -11,18 +11,20 @@ import (
 	"testing"
 
 	"github.com/vmware/govmomi/vmdk"
+
+	"cairn/sources/vmware/vmtest"
 )
 
 func TestRestoreToDatastore(t *testing.T) {
 	e := newSimEnv(t)
 	r := newTestRepo(t)
-	_, disks := e.makeVM("vm-u", 16*mib)
-	e.sim.write(t, disks[0], 0, randBytes(7, 5*mib))
-	e.sim.write(t, disks[0], 9*mib, randBytes(8, 1*mib+300))
+	_, disks := e.MakeVM("vm-u", 16*mib)
+	e.CBT.Write(t, disks[0], 0, vmtest.RandBytes(7, 5*mib))
+	e.CBT.Write(t, disks[0], 9*mib, vmtest.RandBytes(8, 1*mib+300))
 	_, parent := backupVM(t, e, r, Options{VM: "vm-u"})
 	ctx := context.Background()
 	c := e.connect()
-	want, err := os.ReadFile(disks[0].flat)
+	want, err := os.ReadFile(disks[0].Flat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,13 +39,13 @@ func TestRestoreToDatastore(t *testing.T) {
 	if up.Descriptor != "["+ds+"] vm-u/disk1-restored-abc123.vmdk" || up.Flat != "["+ds+"] vm-u/disk1-restored-abc123-flat.vmdk" {
 		t.Fatalf("uploaded to %+v", up)
 	}
-	if d.Key != disks[0].key || up.Size != 16*mib || progress != up.Size || up.Generated {
+	if d.Key != disks[0].Key || up.Size != 16*mib || progress != up.Size || up.Generated {
 		t.Fatalf("disk %+v, upload %+v, progress %d", d, up, progress)
 	}
-	checkUploaded(t, filepath.Join(e.dsDir, "vm-u"), "disk1-restored-abc123", want)
+	checkUploaded(t, filepath.Join(e.DSDir, "vm-u"), "disk1-restored-abc123", want)
 
 	// An existing target is refused without Force, and nothing changes.
-	descFile := filepath.Join(e.dsDir, "vm-u", "disk1-restored-abc123.vmdk")
+	descFile := filepath.Join(e.DSDir, "vm-u", "disk1-restored-abc123.vmdk")
 	before, _ := os.ReadFile(descFile)
 	_, _, err = RestoreToDatastore(ctx, c, r, parent.Root, parent.Details, "0", DatastoreTarget{Tag: "abc123"})
 	if !errors.Is(err, ErrTargetExists) || !strings.Contains(err.Error(), "--force") {
@@ -56,17 +58,17 @@ func TestRestoreToDatastore(t *testing.T) {
 		DatastoreTarget{Tag: "abc123", Force: true}); err != nil {
 		t.Fatalf("--force: %v", err)
 	}
-	checkUploaded(t, filepath.Join(e.dsDir, "vm-u"), "disk1-restored-abc123", want)
+	checkUploaded(t, filepath.Join(e.DSDir, "vm-u"), "disk1-restored-abc123", want)
 
 	// An explicit path in a new directory.
-	if _, _, err = RestoreToDatastore(ctx, c, r, parent.Root, parent.Details, "key="+strconv.Itoa(int(disks[0].key)),
+	if _, _, err = RestoreToDatastore(ctx, c, r, parent.Root, parent.Details, "key="+strconv.Itoa(int(disks[0].Key)),
 		DatastoreTarget{Datastore: ds, Path: "restored/web.vmdk"}); err != nil {
 		t.Fatal(err)
 	}
-	checkUploaded(t, filepath.Join(e.dsDir, "restored"), "web", want)
-	desc, _ := os.ReadFile(filepath.Join(e.dsDir, "restored", "web.vmdk"))
+	checkUploaded(t, filepath.Join(e.DSDir, "restored"), "web", want)
+	desc, _ := os.ReadFile(filepath.Join(e.DSDir, "restored", "web.vmdk"))
 	t.Logf("descriptor written:\n%s", desc)
-	if err := os.WriteFile(filepath.Join(e.dsDir, "restored", "only-flat.vmdk"), nil, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(e.DSDir, "restored", "only-flat.vmdk"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err = RestoreToDatastore(ctx, c, r, parent.Root, parent.Details, "0",
@@ -96,7 +98,7 @@ func TestRestoreToDatastore(t *testing.T) {
 		t.Fatalf("cancelled upload: %v", err)
 	}
 	for _, f := range []string{"c-flat.vmdk", "c.vmdk"} {
-		if _, err := os.Stat(filepath.Join(e.dsDir, "cancelled", f)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(e.DSDir, "cancelled", f)); !os.IsNotExist(err) {
 			t.Errorf("cancelled upload left %s (%v)", f, err)
 		}
 	}

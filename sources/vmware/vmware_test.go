@@ -15,6 +15,8 @@ import (
 
 	"cairn/repo"
 	"cairn/sources/blockdev"
+
+	"cairn/sources/vmware/vmtest"
 )
 
 // backupVM runs a backup like the CLI does (flush, save the snapshot,
@@ -58,7 +60,7 @@ func tryBackupVM(e *simEnv, r *repo.Repository, opts Options) (*Result, *Parent,
 }
 
 // checkRestore restores every disk and compares it with the flat file.
-func checkRestore(t *testing.T, r *repo.Repository, p *Parent, disks []simDiskFile) {
+func checkRestore(t *testing.T, r *repo.Repository, p *Parent, disks []vmtest.DiskFile) {
 	t.Helper()
 	for i, d := range disks {
 		dst := filepath.Join(t.TempDir(), "disk.img")
@@ -66,14 +68,14 @@ func checkRestore(t *testing.T, r *repo.Repository, p *Parent, disks []simDiskFi
 		if err != nil {
 			t.Fatal(err)
 		}
-		if dd.Key != d.key {
-			t.Fatalf("disk %d restored key %d, want %d", i, dd.Key, d.key)
+		if dd.Key != d.Key {
+			t.Fatalf("disk %d restored key %d, want %d", i, dd.Key, d.Key)
 		}
 		got, err := os.ReadFile(dst)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := os.ReadFile(d.flat)
+		want, err := os.ReadFile(d.Flat)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,14 +90,14 @@ func checkRestore(t *testing.T, r *repo.Repository, p *Parent, disks []simDiskFi
 // and the session-registry wrapper answers it.
 func TestSimulatorCanary(t *testing.T) {
 	e := newSimEnv(t)
-	vm, disks := e.makeVM("canary", 4*mib)
+	vm, disks := e.MakeVM("canary", 4*mib)
 	ctx := context.Background()
-	task, err := object.NewVirtualMachine(e.vc, vm).Reconfigure(ctx, types.VirtualMachineConfigSpec{ChangeTrackingEnabled: types.NewBool(true)})
+	task, err := object.NewVirtualMachine(e.Client, vm).Reconfigure(ctx, types.VirtualMachineConfigSpec{ChangeTrackingEnabled: types.NewBool(true)})
 	if err != nil || task.Wait(ctx) != nil {
 		t.Fatalf("enable CBT: %v", err)
 	}
-	e.sim.write(t, disks[0], 0, randBytes(1, 100))
-	task, err = object.NewVirtualMachine(e.vc, vm).CreateSnapshot(ctx, "s", "", false, false)
+	e.CBT.Write(t, disks[0], 0, vmtest.RandBytes(1, 100))
+	task, err = object.NewVirtualMachine(e.Client, vm).CreateSnapshot(ctx, "s", "", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,25 +112,25 @@ func TestSimulatorCanary(t *testing.T) {
 		t.Fatal(err)
 	}
 	vd, err := disksOf(cfg)
-	if err != nil || len(vd) != 1 || !strings.HasPrefix(vd[0].changeID, disks[0].uuid) {
+	if err != nil || len(vd) != 1 || !strings.HasPrefix(vd[0].changeID, disks[0].UUID) {
 		t.Fatalf("CANARY: snapshot disk changeId not stamped by the extension (%v, %+v): the simulator's snapshot creation changed", err, vd)
 	}
 	res, err := methods.QueryChangedDiskAreas(ctx, c.vim, &types.QueryChangedDiskAreas{
-		This: vm, Snapshot: &snap, DeviceKey: disks[0].key, ChangeId: "*"})
+		This: vm, Snapshot: &snap, DeviceKey: disks[0].Key, ChangeId: "*"})
 	if err != nil {
 		t.Fatalf("CANARY: QueryChangedDiskAreas through the extension failed: %v (the simulator's dispatch order changed)", err)
 	}
-	if a := res.Returnval.ChangedArea; len(a) != 1 || a[0].Start != 0 || a[0].Length != cbtBlock {
+	if a := res.Returnval.ChangedArea; len(a) != 1 || a[0].Start != 0 || a[0].Length != vmtest.CBTBlock {
 		t.Fatalf("CANARY: unexpected areas %+v", a)
 	}
-	if e.sim.wrapped != 1 {
-		t.Fatalf("CANARY: wrapper answered %d calls, want 1", e.sim.wrapped)
+	if e.CBT.Wrapped() != 1 {
+		t.Fatalf("CANARY: wrapper answered %d calls, want 1", e.CBT.Wrapped())
 	}
 	// Without the handler the simulator must still lack the method; if it
 	// grows one, the extension may be shadowing a real implementation.
-	e.model.Map().Handler = nil
+	e.Model.Map().Handler = nil
 	if _, err := methods.QueryChangedDiskAreas(ctx, c.vim, &types.QueryChangedDiskAreas{
-		This: vm, Snapshot: &snap, DeviceKey: disks[0].key, ChangeId: "*"}); err == nil {
+		This: vm, Snapshot: &snap, DeviceKey: disks[0].Key, ChangeId: "*"}); err == nil {
 		t.Fatal("CANARY: the simulator now implements QueryChangedDiskAreas: revisit the test extension")
 	}
 }

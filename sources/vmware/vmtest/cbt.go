@@ -1,7 +1,7 @@
-package vmware
+package vmtest
 
-// A test-side extension of govmomi's simulator (vcsim) that implements
-// what it lacks for CBT: disk changeIds on snapshots, and
+// The CBT extension of govmomi's simulator (vcsim): what it lacks for
+// Changed Block Tracking, disk changeIds on snapshots and
 // QueryChangedDiskAreas answered from the extents the test really wrote
 // to the flat disk files. It uses the simulator's public API only:
 //
@@ -14,7 +14,8 @@ package vmware
 //     the duration of the call.
 //
 // This depends on the simulator's call order (pinned by go.mod's govmomi
-// version); TestSimulatorCanary fails loudly if an upgrade breaks it.
+// version); sources/vmware's TestSimulatorCanary fails loudly if an
+// upgrade breaks it.
 
 import (
 	"fmt"
@@ -32,10 +33,12 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-const cbtBlock = 64 << 10
+// CBTBlock is the granularity of the changed areas CBT reports.
+const CBTBlock = 64 << 10
 
-// cbtSim is the extension; one per simulator model.
-type cbtSim struct {
+// CBT is the extension; one per simulator model. Its settings and
+// counters are safe to use while the simulator serves requests.
+type CBT struct {
 	mu    sync.Mutex
 	disks map[string]*simDisk // by disk uuid
 	// pageCap, if set, limits the disk range one answer covers, so that
@@ -63,9 +66,40 @@ type simWrite struct {
 	epoch  int // snapshots taken before the write
 }
 
-func newCBTSim() *cbtSim { return &cbtSim{disks: map[string]*simDisk{}} }
+// NewCBT returns an extension to Install into a model.
+func NewCBT() *CBT { return &CBT{disks: map[string]*simDisk{}} }
 
-func (s *cbtSim) disk(uuid string) *simDisk {
+// SetPageCap limits the disk range one QueryChangedDiskAreas answer
+// covers (0: no limit), so that clients must page.
+func (s *CBT) SetPageCap(n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageCap = n
+}
+
+// SetFailQuery makes every query other than "*" fault.
+func (s *CBT) SetFailQuery(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failQuery = on
+}
+
+// Queries returns how many QueryChangedDiskAreas calls were answered.
+func (s *CBT) Queries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queries
+}
+
+// Wrapped returns how many calls the session wrapper answered (the
+// canary's check that the dispatch trick still works).
+func (s *CBT) Wrapped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wrapped
+}
+
+func (s *CBT) disk(uuid string) *simDisk {
 	d := s.disks[uuid]
 	if d == nil {
 		d = &simDisk{uuid: uuid, snapEpoch: map[string]int{}}
@@ -74,8 +108,8 @@ func (s *cbtSim) disk(uuid string) *simDisk {
 	return d
 }
 
-// install hooks the extension into the model's registry.
-func (s *cbtSim) install(m *simulator.Model) {
+// Install hooks the extension into the model's registry.
+func (s *CBT) Install(m *simulator.Model) {
 	reg := m.Map()
 	reg.AddHandler(s)
 	reg.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
@@ -90,15 +124,15 @@ func (s *cbtSim) install(m *simulator.Model) {
 	}
 }
 
-// Reference, PutObject, UpdateObject and RemoveObject make cbtSim a
+// Reference, PutObject, UpdateObject and RemoveObject make CBT a
 // simulator.RegisterObject.
-func (s *cbtSim) Reference() types.ManagedObjectReference {
+func (s *CBT) Reference() types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "CairnCBTSim", Value: "cbtsim"}
 }
 
 // PutObject stamps changeIds on the disks of every new snapshot of a VM
 // with CBT on.
-func (s *cbtSim) PutObject(_ *simulator.Context, obj mo.Reference) {
+func (s *CBT) PutObject(_ *simulator.Context, obj mo.Reference) {
 	snap, ok := obj.(*simulator.VirtualMachineSnapshot)
 	if !ok {
 		return
@@ -124,20 +158,23 @@ func (s *cbtSim) PutObject(_ *simulator.Context, obj mo.Reference) {
 	}
 }
 
-func (s *cbtSim) UpdateObject(*simulator.Context, mo.Reference, []types.PropertyChange) {}
-func (s *cbtSim) RemoveObject(*simulator.Context, types.ManagedObjectReference)         {}
+// UpdateObject is part of simulator.RegisterObject; it does nothing.
+func (s *CBT) UpdateObject(*simulator.Context, mo.Reference, []types.PropertyChange) {}
+
+// RemoveObject is part of simulator.RegisterObject; it does nothing.
+func (s *CBT) RemoveObject(*simulator.Context, types.ManagedObjectReference) {}
 
 // recordWrite notes that [off, off+n) of the disk uuid was written.
-func (s *cbtSim) recordWrite(uuid string, off, n int64) {
+func (s *CBT) recordWrite(uuid string, off, n int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.disk(uuid)
 	d.writes = append(d.writes, simWrite{off: off, n: n, epoch: d.epoch})
 }
 
-// reset simulates CBT being disabled and re-enabled on the disk: earlier
+// Reset simulates CBT being disabled and re-enabled on the disk: earlier
 // changeIds become invalid.
-func (s *cbtSim) reset(uuid string) {
+func (s *CBT) Reset(uuid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.disk(uuid).gen++
@@ -146,9 +183,10 @@ func (s *cbtSim) reset(uuid string) {
 // cbtVM stands in for a VM for one QueryChangedDiskAreas call.
 type cbtVM struct {
 	Self types.ManagedObjectReference
-	sim  *cbtSim
+	sim  *CBT
 }
 
+// Reference returns the VM's moref.
 func (w *cbtVM) Reference() types.ManagedObjectReference { return w.Self }
 
 // QueryChangedDiskAreas answers from the recorded writes.
@@ -166,7 +204,7 @@ func (w *cbtVM) QueryChangedDiskAreas(ctx *simulator.Context, req *types.QueryCh
 	return body
 }
 
-func (s *cbtSim) answer(ctx *simulator.Context, req *types.QueryChangedDiskAreas) (*types.DiskChangeInfo, types.BaseMethodFault) {
+func (s *CBT) answer(ctx *simulator.Context, req *types.QueryChangedDiskAreas) (*types.DiskChangeInfo, types.BaseMethodFault) {
 	invalid := func(p string) (*types.DiskChangeInfo, types.BaseMethodFault) {
 		return nil, &types.InvalidArgument{InvalidProperty: p}
 	}
@@ -214,7 +252,7 @@ func (s *cbtSim) answer(ctx *simulator.Context, req *types.QueryChangedDiskAreas
 		if wr.epoch < since || wr.epoch >= at {
 			continue
 		}
-		for blk := wr.off / cbtBlock; blk*cbtBlock < wr.off+wr.n; blk++ {
+		for blk := wr.off / CBTBlock; blk*CBTBlock < wr.off+wr.n; blk++ {
 			blocks = append(blocks, blk)
 		}
 	}
@@ -227,7 +265,7 @@ func (s *cbtSim) answer(ctx *simulator.Context, req *types.QueryChangedDiskAreas
 	}
 	info := &types.DiskChangeInfo{StartOffset: start, Length: end - start}
 	for _, blk := range blocks {
-		a, z := max(blk*cbtBlock, start), min((blk+1)*cbtBlock, end)
+		a, z := max(blk*CBTBlock, start), min((blk+1)*CBTBlock, end)
 		if a >= z {
 			continue
 		}
@@ -240,20 +278,21 @@ func (s *cbtSim) answer(ctx *simulator.Context, req *types.QueryChangedDiskAreas
 	return info, nil
 }
 
-// simDiskFile is a disk of a test VM: where its flat file is and its uuid.
-type simDiskFile struct {
-	key      int32
-	uuid     string
-	flat     string // local path of the flat file
-	capacity int64
+// DiskFile is a disk of a test VM: its device key, uuid, where its flat
+// file is and its capacity.
+type DiskFile struct {
+	Key      int32
+	UUID     string
+	Flat     string // local path of the flat file
+	Capacity int64
 }
 
-// write writes data at off of the disk's flat file and records it for CBT.
+// Write writes data at off of the disk's flat file and records it for CBT.
 // The simulator makes no delta disk on snapshot, so tests write only while
 // no snapshot exists.
-func (s *cbtSim) write(t *testing.T, d simDiskFile, off int64, data []byte) {
+func (s *CBT) Write(t testing.TB, d DiskFile, off int64, data []byte) {
 	t.Helper()
-	f, err := os.OpenFile(d.flat, os.O_WRONLY, 0)
+	f, err := os.OpenFile(d.Flat, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,5 +300,5 @@ func (s *cbtSim) write(t *testing.T, d simDiskFile, off int64, data []byte) {
 	if _, err := f.WriteAt(data, off); err != nil {
 		t.Fatal(err)
 	}
-	s.recordWrite(d.uuid, off, int64(len(data)))
+	s.recordWrite(d.UUID, off, int64(len(data)))
 }
