@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,6 +93,16 @@ func Backup(ctx context.Context, c *Client, r blockdev.Repo, opts Options) (res 
 	} else if n > 0 {
 		b.note("removed %d leftover snapshot(s) %q of an earlier run", n, SnapshotName)
 	}
+	// Refuse before creating a snapshot (and so a consolidation on the
+	// VM) that could not be read anyway.
+	if others, err := c.otherSnapshots(ctx, b.vmRef); err != nil {
+		return nil, err
+	} else if len(others) > 0 {
+		return nil, fmt.Errorf("%w: VM %q has %d snapshot(s) (%s), so its disks are delta chains, which cairn cannot "+
+			"read over the datastore's HTTP endpoint: delete or consolidate them (Snapshot Manager > Delete All, or "+
+			"govc snapshot.remove -vm %q '*') and run the backup again", ErrVMHasSnapshots, b.vm.Name, len(others),
+			quoteList(others), b.vm.Name)
+	}
 	if cbt := b.vm.Config.ChangeTrackingEnabled; cbt == nil || !*cbt {
 		if err := c.enableCBT(ctx, b.vmRef); err != nil {
 			return nil, err
@@ -163,8 +174,9 @@ func (b *run) backupSnapshot(ctx context.Context, snap *vmSnapshot) error {
 	var done int64
 	for _, d := range disks {
 		if d.parent {
-			return fmt.Errorf("disk %d (%s) is backed by a snapshot chain (%s): remove the VM's other snapshots first",
-				d.key, d.label, d.backing)
+			return fmt.Errorf("disk %d (%s) is backed by a delta chain (%s), which cairn cannot read over the datastore's "+
+				"HTTP endpoint: delete the VM's other snapshots, or consolidate its disks (Snapshots > Consolidate) if "+
+				"it has none, and run the backup again", d.key, d.label, d.backing)
 		}
 		desc, descData, err := b.saveFileData(ctx, d.backing, unique(names, path.Base(d.backing.Path), fmt.Sprintf("disk%d-", d.key)))
 		if err != nil {
@@ -217,6 +229,19 @@ func (b *run) configFiles() []configFile {
 		}
 	}
 	return append(out, configFile{path: nvram, prefix: "nvram-"})
+}
+
+// quoteList quotes names for a message, the first few only.
+func quoteList(names []string) string {
+	var q []string
+	for i, n := range names {
+		if i == 3 {
+			q = append(q, fmt.Sprintf("and %d more", len(names)-i))
+			break
+		}
+		q = append(q, strconv.Quote(n))
+	}
+	return strings.Join(q, ", ")
 }
 
 // unique returns name, or prefix+name when name is taken.

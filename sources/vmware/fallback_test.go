@@ -171,16 +171,33 @@ func TestLeftoverSnapshotRemoved(t *testing.T) {
 	}
 	var notes []string
 	_, _, err := tryBackupVM(e, r, Options{VM: "left", Log: func(m string) { notes = append(notes, m) }})
-	// The user's snapshot makes the next snapshot's disks a delta chain
-	// in real vSphere; the simulator makes none, so the backup succeeds.
-	if err != nil {
-		t.Fatal(err)
+	// The user's snapshot would make the next snapshot's disks a delta
+	// chain (the simulator makes none): refused before a snapshot is taken,
+	// saying why and what to do.
+	if !errors.Is(err, ErrVMHasSnapshots) || !strings.Contains(err.Error(), `"user-snap"`) ||
+		!strings.Contains(err.Error(), "delete or consolidate") {
+		t.Fatalf("VM with a user snapshot: %v", err)
 	}
 	if !strings.Contains(strings.Join(notes, "\n"), "leftover") {
 		t.Errorf("leftover removal not reported: %q", notes)
 	}
 	if got := e.Snapshots(vm); len(got) != 1 || got[0] != "user-snap" {
-		t.Fatalf("snapshots after backup: %v, want only the user's", got)
+		t.Fatalf("snapshots after the refused backup: %v, want only the user's", got)
+	}
+	var m mo.VirtualMachine
+	if err := property.DefaultCollector(e.Client).RetrieveOne(ctx, vm, []string{"config.changeTrackingEnabled"}, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Config != nil && m.Config.ChangeTrackingEnabled != nil && *m.Config.ChangeTrackingEnabled {
+		t.Error("the refused backup reconfigured the VM (CBT enabled)")
+	}
+	// Once the user's snapshot is gone, the backup runs.
+	task, err := object.NewVirtualMachine(e.Client, vm).RemoveAllSnapshot(ctx, nil)
+	if err != nil || task.Wait(ctx) != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tryBackupVM(e, r, Options{VM: "left"}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -177,5 +177,3 @@ func getFile(ctx context.Context, sc *soap.Client, u *url.URL, limit int64) ([]b
 	}
 	return b, nil
 }
-
-var errNotFound = errors.New("not found on the datastore")

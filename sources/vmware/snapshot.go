@@ -39,6 +39,29 @@ func ownSnapshots(list []types.VirtualMachineSnapshotTree, runID string) []types
 	return out
 }
 
+// otherSnapshots returns the names of the VM's snapshots that cairn did
+// not create.
+func (c *Client) otherSnapshots(ctx context.Context, vm types.ManagedObjectReference) ([]string, error) {
+	var m mo.VirtualMachine
+	if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, vm, []string{"snapshot"}, &m); err != nil {
+		return nil, fmt.Errorf("VM %s snapshots: %w", vm.Value, err)
+	}
+	var names []string
+	var walk func([]types.VirtualMachineSnapshotTree)
+	walk = func(l []types.VirtualMachineSnapshotTree) {
+		for _, s := range l {
+			if !(s.Name == SnapshotName && strings.HasPrefix(s.Description, snapshotDescPrefix)) {
+				names = append(names, s.Name)
+			}
+			walk(s.ChildSnapshotList)
+		}
+	}
+	if m.Snapshot != nil {
+		walk(m.Snapshot.RootSnapshotList)
+	}
+	return names, nil
+}
+
 // removeSnapshot removes one snapshot (not its children) and consolidates.
 func (c *Client) removeSnapshot(ctx context.Context, ref types.ManagedObjectReference) error {
 	res, err := methods.RemoveSnapshot_Task(ctx, c.vim, &types.RemoveSnapshot_Task{

@@ -26,10 +26,6 @@ import (
 	"cairn/sources/stream"
 )
 
-// ErrTargetExists is returned by RestoreToDatastore when the descriptor
-// or flat file to write already exists and DatastoreTarget.Force is off.
-var ErrTargetExists = errors.New("exists on the datastore")
-
 // sectorSize is the unit of a descriptor's extent sizes.
 const sectorSize = 512
 
