@@ -16,6 +16,7 @@ import (
 
 	"cairn/internal/crypto"
 	"cairn/repo"
+	"cairn/repo/retention"
 	"cairn/tapeio"
 	"cairn/tapeio/export"
 	"cairn/tapeio/open"
@@ -29,7 +30,7 @@ func cmdTape() *cli.Command {
 		Usage: "export snapshots to tape volumes, rebuild a repository from them, verify and list them",
 		Description: "Drives and changers are URLs: st:/dev/nst0, file:/path/vol.vtape?capacity=64MiB,\n" +
 			"dir:/path?slots=8&capacity=64MiB (see docs/tape.md). --drive may be repeated: one volume each.",
-		Subcommands: []*cli.Command{cmdTapeExport(), cmdTapeScan(), cmdTapeVerify(), cmdTapeList(), cmdTapeStatus()},
+		Subcommands: []*cli.Command{cmdTapeLabel(), cmdTapeExport(), cmdTapeRestore(), cmdTapeScan(), cmdTapeVerify(), cmdTapeList(), cmdTapeStatus()},
 	}
 }
 
@@ -95,13 +96,81 @@ func withReadOnly(raw, scheme string) string {
 	return raw + "?readonly"
 }
 
+func cmdTapeLabel() *cli.Command {
+	return &cli.Command{
+		Name:  "label",
+		Usage: "label blank volumes (each --drive, or the --slot of a changer) for a new or an existing media set",
+		Flags: append(mediaFlags(),
+			&cli.IntSliceFlag{Name: "slot", Usage: "changer slot `N` to label (repeatable; required with --changer)"},
+			&cli.StringFlag{Name: "media-set", Usage: "join the media set `ID` (default: start a new one)"},
+			&cli.IntFlag{Name: "seq", Usage: "sequence `N` of the first volume (default: 1, or the next free number of the joined set)"},
+			&cli.StringFlag{Name: "block-size", Value: "256KiB", Usage: "block `SIZE` recorded in the label"},
+			&cli.BoolFlag{Name: "force", Usage: "relabel volumes that hold data (destroys it)"},
+		),
+		Action: tapeLabel,
+	}
+}
+
+func tapeLabel(c *cli.Context) error {
+	e := newEnv(c)
+	bs, err := open.ParseSize(c.String("block-size"))
+	if err != nil {
+		return fmt.Errorf("--block-size: %w", err)
+	}
+	opts := export.LabelOptions{Seq: c.Int("seq"), BlockSize: int(bs), Force: c.Bool("force")}
+	opts.Host, _ = os.Hostname()
+	if s := c.String("media-set"); s != "" {
+		if opts.MediaSet, err = volume.ParseID(s); err != nil {
+			return fmt.Errorf("--media-set: %w", err)
+		}
+	}
+	m, err := openMedia(e, false)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	var targets []int
+	if cm, ok := m.(*export.ChangerMedia); ok {
+		for _, slot := range c.IntSlice("slot") {
+			i, ok := cm.Index(slot)
+			if !ok {
+				return fmt.Errorf("--slot %d: no cartridge in that slot", slot)
+			}
+			targets = append(targets, i)
+		}
+		if len(targets) == 0 {
+			return errors.New("--changer needs --slot N (repeatable): the slots to label")
+		}
+	} else {
+		if len(c.IntSlice("slot")) > 0 {
+			return errors.New("--slot goes with --changer")
+		}
+		for i := range c.StringSlice("drive") {
+			targets = append(targets, i)
+		}
+	}
+	done, err := export.Label(c.Context, m, targets, opts)
+	if e.json {
+		if jerr := e.printJSON(done); jerr != nil {
+			return jerr
+		}
+	} else {
+		for _, l := range done {
+			e.printf("%s: labelled volume %d of media set %s (volume id %s, block size %d); was %s\n", l.Medium, l.Label.Seq, l.Label.SetID, l.Label.VolumeID, l.Label.BlockSize, l.Was)
+		}
+	}
+	return err
+}
+
 func cmdTapeExport() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "write snapshots, the packs they need, index, config and keys to tape as one export set",
-		ArgsUsage: "[SNAPSHOT...]",
-		Flags: append(mediaFlags(),
+		ArgsUsage: "[SNAPSHOT...|--all|--since WHEN]",
+		Flags: append(append(mediaFlags(), filterFlags()...),
 			&cli.StringSliceFlag{Name: "snapshot", Usage: "snapshot `ID` (prefix, latest) to export; default or \"all\": every snapshot"},
+			&cli.BoolFlag{Name: "all", Usage: "every snapshot (the default without SNAPSHOT), narrowed by --host, --tag, --path, --since"},
+			&cli.StringFlag{Name: "since", Usage: "only snapshots taken after `WHEN`: a duration back from now (7d, 24h, 1m2d) or a date (2026-11-01, RFC 3339)"},
 			&cli.BoolFlag{Name: "incremental", Usage: "write only packs that no earlier set (local tape catalog) holds"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan, touch no tape"},
 			&cli.StringFlag{Name: "block-size", Value: "256KiB", Usage: "tape block `SIZE`"},
@@ -132,6 +201,10 @@ func tapeExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	since, err := parseSince(c.String("since"), time.Now())
+	if err != nil {
+		return err
+	}
 	history, err := export.LoadLocalCatalog(r.CacheDir())
 	if err != nil {
 		return err
@@ -139,7 +212,7 @@ func tapeExport(c *cli.Context) error {
 	if c.Bool("incremental") && r.CacheDir() == "" {
 		return errors.New("--incremental needs the local tape catalog in the cache dir (not with --no-cache)")
 	}
-	plan, err := export.PlanExport(ctx, r, export.PlanOptions{Snapshots: ids, Incremental: c.Bool("incremental"), History: history, BlockSize: int(bs)})
+	plan, err := export.PlanExport(ctx, r, export.PlanOptions{Snapshots: ids, Filter: snapshotFilter(c), Since: since, Incremental: c.Bool("incremental"), History: history, BlockSize: int(bs)})
 	if err != nil {
 		return err
 	}
@@ -172,20 +245,47 @@ func tapeExport(c *cli.Context) error {
 	return printExport(e, plan, res, chooser)
 }
 
+// exportSnapshots resolves the named snapshots; none (or "all", --all)
+// means every snapshot the filters and --since select.
 func exportSnapshots(c *cli.Context, r *repo.Repository) ([]crypto.ID, error) {
 	names := append(c.StringSlice("snapshot"), c.Args().Slice()...)
+	if len(names) > 0 && (c.Bool("all") || c.String("since") != "") {
+		return nil, errors.New("give SNAPSHOT ids, or --all/--since, not both")
+	}
 	var ids []crypto.ID
 	for _, n := range names {
 		if n == "all" {
 			return nil, nil
 		}
-		sn, err := r.FindSnapshot(c.Context, n, repo.Filter{})
+		sn, err := findSnapshot(c, r, n)
 		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, sn.ID)
 	}
 	return ids, nil
+}
+
+// parseSince parses --since: a duration back from now in forget's units
+// (y, m = months, d, h: "7d", "1m2d"), or a point in time (RFC 3339, or a
+// local date or date and time). The zero time means no --since.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{time.DateTime, "2006-01-02T15:04:05", "2006-01-02 15:04", time.DateOnly} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	d, err := retention.ParseDuration(s)
+	if err != nil || d.Zero() {
+		return time.Time{}, fmt.Errorf("--since %q: want a duration such as 7d or 24h, or a date such as 2026-11-01 or 2026-11-01T08:00:00Z", s)
+	}
+	return now.AddDate(-d.Years, -d.Months, -d.Days).Add(-time.Duration(d.Hours) * time.Hour), nil
 }
 
 func printPlan(e *env, p *export.Plan) error {
@@ -537,4 +637,8 @@ func driveStatus(d tapeio.Drive) string {
 		return err.Error()
 	}
 	return s.String()
+}
+
+func cmdTapeRestore() *cli.Command {
+	return &cli.Command{Name: "restore", Hidden: true, Action: func(*cli.Context) error { return errors.New("not yet") }}
 }

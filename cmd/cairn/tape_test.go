@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"cairn/internal/crypto"
 	"cairn/sources/fs/fstest"
@@ -429,4 +430,108 @@ func (f *tapeFixture) testIncremental(t *testing.T) {
 	}
 	rebuilt.checkClean()
 	f.restoreAndCompare(rebuilt, s.SnapshotID)
+}
+
+// smallTapeRepo is a repository with one snapshot of one file of n
+// random bytes, in the returned source directory.
+func smallTapeRepo(t *testing.T, n int) (*testRepo, string) {
+	t.Helper()
+	tr := newTestRepo(t)
+	src := filepath.Join(tr.dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeRandom(t, filepath.Join(src, "f"), n, 3)
+	tr.backup(src)
+	return tr, src
+}
+
+type labelJSON []struct {
+	Medium string `json:"medium"`
+	Was    string `json:"was"`
+	Label  struct {
+		SetID string `json:"SetID"`
+		Seq   uint32 `json:"Seq"`
+	} `json:"label"`
+}
+
+func (tr *testRepo) label(args ...string) labelJSON {
+	tr.t.Helper()
+	var lj labelJSON
+	out := tr.mustRun(append([]string{"tape", "label", "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &lj); err != nil {
+		tr.t.Fatalf("label output %q: %v", out, err)
+	}
+	return lj
+}
+
+// TestTapeLabel: blank volumes are labelled into a new or an existing
+// media set, export takes labelled empty volumes like blank ones, and a
+// volume with data is relabelled only with --force.
+func TestTapeLabel(t *testing.T) {
+	tr, _ := smallTapeRepo(t, 100<<10)
+	ch := changerURL(filepath.Join(tr.dir, "lib"))
+
+	lj := tr.label("--changer", ch, "--slot", "1", "--slot", "2")
+	if len(lj) != 2 || lj[0].Label.Seq != 1 || lj[1].Label.Seq != 2 || lj[0].Label.SetID != lj[1].Label.SetID || lj[0].Was != "blank" {
+		t.Fatalf("labelled %+v", lj)
+	}
+	set := lj[0].Label.SetID
+	joined := tr.label("--changer", ch, "--slot", "4", "--media-set", set)
+	if joined[0].Label.SetID != set || joined[0].Label.Seq != 3 {
+		t.Fatalf("joining set %s: %+v, want volume 3", set, joined)
+	}
+	// A labelled, empty volume is relabelled without --force.
+	again := tr.label("--changer", ch, "--slot", "2", "--media-set", set, "--seq", "2")
+	if !strings.HasPrefix(again[0].Was, "labelled, no data") {
+		t.Errorf("slot 2 was %q", again[0].Was)
+	}
+	ej := tr.exportTape(ch)
+	if ej.Volumes[0].Medium != "slot001" {
+		t.Fatalf("export skipped the labelled slot 1: %+v", ej.Volumes)
+	}
+	res := tr.run("tape", "label", "--changer", ch, "--slot", "1")
+	if res.code == 0 || !strings.Contains(res.stderr, "holds data") {
+		t.Fatalf("relabelling a volume with data: exit %d, %s", res.code, res.stderr)
+	}
+	if lj := tr.label("--changer", ch, "--slot", "1", "--force"); lj[0].Label.Seq != 1 || !strings.HasPrefix(lj[0].Was, "cairn volume with data") {
+		t.Fatalf("--force: %+v", lj)
+	}
+	if res := tr.run("tape", "list", "--changer", ch); !strings.Contains(res.stdout, "slot001: set ") {
+		t.Errorf("tape list after relabel:\n%s", res.stdout)
+	}
+}
+
+// TestTapeExportSince: --since selects the snapshots taken after a date or
+// within a duration, narrowed further by --host.
+func TestTapeExportSince(t *testing.T) {
+	tr, src := smallTapeRepo(t, 10<<10)
+	cut := time.Now().UTC().Format(time.RFC3339Nano)
+	writeRandom(t, filepath.Join(src, "g"), 10<<10, 4)
+	tr.backup(src)
+	host, _ := os.Hostname()
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 2},
+		{[]string{"--all"}, 2},
+		{[]string{"--since", cut}, 1},
+		{[]string{"--since", "1d"}, 2},
+		{[]string{"--since", "2h", "--host", host}, 2},
+	} {
+		var plan struct {
+			Snapshots int `json:"snapshots"`
+		}
+		out := tr.mustRun(append([]string{"tape", "export", "--dry-run", "--json"}, c.args...)...)
+		if err := json.Unmarshal([]byte(out), &plan); err != nil || plan.Snapshots != c.want {
+			t.Errorf("export %v: %d snapshots (%v), want %d", c.args, plan.Snapshots, err, c.want)
+		}
+	}
+	if res := tr.run("tape", "export", "--dry-run", "--since", "1h", "--host", "elsewhere"); res.code == 0 || !strings.Contains(res.stderr, "no snapshot selected") {
+		t.Errorf("--since with a host that matches nothing: exit %d, %s", res.code, res.stderr)
+	}
+	if res := tr.run("tape", "export", "--dry-run", "--since", "yesterday"); res.code == 0 {
+		t.Error("--since yesterday accepted")
+	}
 }

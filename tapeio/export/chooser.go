@@ -2,7 +2,6 @@ package export
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"cairn/tapeio"
@@ -10,7 +9,8 @@ import (
 )
 
 // Chooser picks the cartridges an export writes on, in media order. A
-// blank cartridge is always taken; a cairn volume of a set the local
+// blank cartridge, or one that `tape label` labelled and nothing wrote on
+// since, is always taken; a cairn volume of a set the local
 // catalog keeps (or of the set being written) never is, since incremental
 // sets depend on it; any other cairn volume only with Recycle. A tape that
 // is neither blank nor cairn's is someone else's data and is skipped.
@@ -63,16 +63,15 @@ func (c *Chooser) Name(seq int) string { return c.names[seq] }
 
 // check returns why d must not be written, or "".
 func (c *Chooser) check(ctx context.Context, d tapeio.Drive) (string, error) {
-	v, err := volume.OpenVolume(ctx, d)
+	content, l, err := volume.Inspect(ctx, d)
 	switch {
-	case errors.Is(err, tapeio.ErrEndOfData):
-		return "", nil // blank
-	case errors.Is(err, volume.ErrNotLabeled):
-		return "not blank and not a cairn volume", nil
 	case err != nil:
 		return "", err
+	case content == volume.Blank, content == volume.LabelOnly:
+		return "", nil // blank, or labelled by `tape label` and still empty
+	case content == volume.Foreign:
+		return "not blank and not a cairn volume", nil
 	}
-	l := v.Label()
 	if c.Keep != nil && c.Keep(l.SetID) {
 		return fmt.Sprintf("volume %d of set %s, which is kept", l.Seq, l.SetID), nil
 	}

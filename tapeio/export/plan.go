@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"cairn/index"
 	"cairn/internal/crypto"
+	"cairn/pack"
 	"cairn/repo"
 	"cairn/repo/backend"
 	"cairn/repo/tree"
@@ -15,8 +17,14 @@ import (
 
 // PlanOptions select what an export writes.
 type PlanOptions struct {
-	// Snapshots to export; empty means all.
+	// Snapshots to export; empty means every snapshot that Filter and
+	// Since select.
 	Snapshots []crypto.ID
+	// Filter narrows "every snapshot" by host, tags and paths.
+	Filter repo.Filter
+	// Since, if not zero, leaves out snapshots taken before it (again
+	// only when Snapshots is empty).
+	Since time.Time
 	// Incremental skips packs that a set in History already holds.
 	Incremental bool
 	// History is the local catalog (LoadLocalCatalog).
@@ -36,8 +44,11 @@ type Plan struct {
 	SnapshotPacks map[crypto.ID][]crypto.ID
 	Keys          []string
 	Index         []string
-	// Packs are written in this order: the packs of the oldest snapshot
-	// first, so that a snapshot's data lies together on tape.
+	// Packs are written in this order: every pack holding trees first,
+	// then the data packs, each group in the order the snapshots (oldest
+	// first) use them. So a reader meets all trees before any data (what
+	// tape restore needs to plan in one pass), and a snapshot's data lies
+	// together on tape.
 	Packs []PlannedPack
 	// Elsewhere are needed packs already on earlier sets.
 	Elsewhere []PackRef
@@ -59,7 +70,7 @@ type PlannedPack struct {
 // check and repair first otherwise).
 func PlanExport(ctx context.Context, r *repo.Repository, opts PlanOptions) (*Plan, error) {
 	p := &Plan{RepoID: r.Config().ID, Incremental: opts.Incremental, SnapshotPacks: map[crypto.ID][]crypto.ID{}}
-	sns, err := selectSnapshots(ctx, r, opts.Snapshots)
+	sns, err := selectSnapshots(ctx, r, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -77,30 +88,38 @@ func PlanExport(ctx context.Context, r *repo.Repository, opts PlanOptions) (*Pla
 	}
 	planned := map[crypto.ID]bool{}
 	base := map[string]bool{}
+	var dataPacks []PlannedPack
 	for _, sn := range sns {
-		packs, err := snapshotPacks(ctx, r, sn)
+		w, err := snapshotPacks(ctx, r, sn)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", sn.ID.Short(), err)
 		}
-		p.SnapshotPacks[sn.ID] = packs
-		for _, id := range packs {
-			if planned[id] {
-				continue
+		p.SnapshotPacks[sn.ID] = append(append([]crypto.ID(nil), w.treePacks...), w.dataPacks...)
+		for i, group := range [][]crypto.ID{w.treePacks, w.dataPacks} {
+			for _, id := range group {
+				if planned[id] {
+					continue
+				}
+				planned[id] = true
+				if set, ok := onTape[id]; ok {
+					p.Elsewhere = append(p.Elsewhere, PackRef{ID: id, Set: set})
+					base[set] = true
+					continue
+				}
+				size, ok := sizes[id]
+				if !ok {
+					return nil, fmt.Errorf("pack %s is not indexed", id.Short())
+				}
+				if i == 0 {
+					p.Packs = append(p.Packs, PlannedPack{ID: id, Size: size})
+				} else {
+					dataPacks = append(dataPacks, PlannedPack{ID: id, Size: size})
+				}
+				p.PackBytes += size
 			}
-			planned[id] = true
-			if set, ok := onTape[id]; ok {
-				p.Elsewhere = append(p.Elsewhere, PackRef{ID: id, Set: set})
-				base[set] = true
-				continue
-			}
-			size, ok := sizes[id]
-			if !ok {
-				return nil, fmt.Errorf("pack %s is not indexed", id.Short())
-			}
-			p.Packs = append(p.Packs, PlannedPack{ID: id, Size: size})
-			p.PackBytes += size
 		}
 	}
+	p.Packs = append(p.Packs, dataPacks...)
 	for s := range base {
 		p.BaseSets = append(p.BaseSets, s)
 	}
@@ -112,14 +131,22 @@ func PlanExport(ctx context.Context, r *repo.Repository, opts PlanOptions) (*Pla
 	return p, nil
 }
 
-func selectSnapshots(ctx context.Context, r *repo.Repository, ids []crypto.ID) ([]*repo.Snapshot, error) {
+func selectSnapshots(ctx context.Context, r *repo.Repository, opts PlanOptions) ([]*repo.Snapshot, error) {
 	var sns []*repo.Snapshot
+	ids := opts.Snapshots
 	if len(ids) == 0 {
 		all, err := r.Snapshots(ctx)
 		if err != nil {
 			return nil, err
 		}
-		sns = all
+		for _, sn := range all {
+			if opts.Filter.Match(sn) && !sn.Time.Before(opts.Since) {
+				sns = append(sns, sn)
+			}
+		}
+		if len(sns) == 0 && len(all) > 0 {
+			return nil, fmt.Errorf("%w: none of the %d snapshots matches the selection", ErrNothingSelected, len(all))
+		}
 	} else {
 		seen := map[crypto.ID]bool{}
 		for _, id := range ids {
@@ -138,22 +165,23 @@ func selectSnapshots(ctx context.Context, r *repo.Repository, ids []crypto.ID) (
 	return sns, nil
 }
 
-// snapshotPacks lists the packs holding a snapshot's trees and data, in
-// order of first use.
-func snapshotPacks(ctx context.Context, r *repo.Repository, sn *repo.Snapshot) ([]crypto.ID, error) {
-	w := packWalker{r: r, seenTree: map[crypto.ID]bool{}, seenBlob: map[crypto.ID]bool{}, seenPack: map[crypto.ID]bool{}}
+// snapshotPacks lists the packs holding a snapshot's trees and those
+// holding its data, each in order of first use (a pack holds one type).
+func snapshotPacks(ctx context.Context, r *repo.Repository, sn *repo.Snapshot) (*packWalker, error) {
+	w := &packWalker{r: r, seenTree: map[crypto.ID]bool{}, seenBlob: map[crypto.ID]bool{}, seenPack: map[crypto.ID]bool{}}
 	if err := w.tree(ctx, sn.Tree); err != nil {
 		return nil, err
 	}
-	return w.packs, nil
+	return w, nil
 }
 
 type packWalker struct {
-	r        *repo.Repository
-	seenTree map[crypto.ID]bool
-	seenBlob map[crypto.ID]bool
-	seenPack map[crypto.ID]bool
-	packs    []crypto.ID
+	r         *repo.Repository
+	seenTree  map[crypto.ID]bool
+	seenBlob  map[crypto.ID]bool
+	seenPack  map[crypto.ID]bool
+	treePacks []crypto.ID
+	dataPacks []crypto.ID
 }
 
 func (w *packWalker) blob(id crypto.ID) error {
@@ -170,7 +198,11 @@ func (w *packWalker) blob(id crypto.ID) error {
 	}
 	if !w.seenPack[e.Pack] {
 		w.seenPack[e.Pack] = true
-		w.packs = append(w.packs, e.Pack)
+		if e.Type == pack.TreeBlob {
+			w.treePacks = append(w.treePacks, e.Pack)
+		} else {
+			w.dataPacks = append(w.dataPacks, e.Pack)
+		}
 	}
 	return nil
 }

@@ -60,5 +60,29 @@ func NewID() ID {
 	return id
 }
 
+// ParseID parses an id formatted by String (32 hex digits).
+func ParseID(s string) (ID, error) {
+	var id ID
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(id) {
+		return id, fmt.Errorf("volume: %q is not a 32-digit hex id", s)
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
 // String returns the ID in hex.
 func (id ID) String() string { return hex.EncodeToString(id[:]) }
+
+// MarshalText implements encoding.TextMarshaler: JSON shows the hex form.
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (id *ID) UnmarshalText(b []byte) error {
+	v, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}

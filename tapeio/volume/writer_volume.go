@@ -53,17 +53,8 @@ func (w *Writer) labelVolume(d tapeio.Drive, seq int) error {
 		BlockSize: w.bs, VolumeID: v.ID, SetID: w.sum.SetID, Seq: v.Seq,
 		Created: w.opts.Now().UTC(), Host: w.opts.Host, Writer: "cairn",
 	}
-	p := label.encode()
-	copy(w.block[HeaderSize:], p)
-	seal(w.block, header{
-		kind: KindLabel, flags: FlagFirst | FlagLast, volumeID: v.ID, volumeSeq: v.Seq,
-		setFile: noSetFile, payloadLen: uint32(len(p)),
-	})
-	if err := d.WriteRecord(w.block); err != nil {
-		return fmt.Errorf("write label: %w", err)
-	}
-	if err := d.WriteFilemarks(1); err != nil {
-		return fmt.Errorf("filemark after label: %w", err)
+	if err := writeLabelFile(d, w.block, label); err != nil {
+		return err
 	}
 	v.TapeFiles, v.Blocks = 1, 1
 	w.sum.Volumes = append(w.sum.Volumes, v)
