@@ -7,8 +7,6 @@ import (
 	"math"
 	"os"
 
-	"golang.org/x/sys/unix"
-
 	"cairn/pack"
 	"cairn/repo/tree"
 )
@@ -51,12 +49,11 @@ func (r *restorer) writeFile(ctx context.Context, w *worker, job fileJob) {
 }
 
 func (r *restorer) writeContent(ctx context.Context, w *worker, job fileJob) bool {
-	f, err := os.OpenFile(job.dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
+	f, off, err := r.createContent(ctx, w, job)
+	if f == nil {
 		r.fail(job.dst, "create", err)
 		return false
 	}
-	off, err := r.writeChunks(ctx, w, f, job.node)
 	if err == nil {
 		// Truncating last gives the file its size when it ends in a hole.
 		if err = f.Truncate(off); err != nil {

@@ -88,6 +88,14 @@ type Options struct {
 	// Workers is the number of files restored in parallel; zero means one
 	// per CPU.
 	Workers int
+	// Prewritten, when set, is asked for each regular file Restore is
+	// about to create: a non-empty path names a file on the target's file
+	// system that already holds the content (tape restore writes it as the
+	// data streams by), which is renamed into place instead of writing the
+	// content from the Loader. valid is how much of the content is there:
+	// with a non-nil err the file is cut at valid and reported like a chunk
+	// that could not be loaded. An empty path means: write it as usual.
+	Prewritten func(n *tree.Node, dst string) (path string, valid int64, err error)
 	// Progress, when set, is called after each restored entry. Calls are
 	// serialized; the callback must not block for long.
 	Progress func(Progress)
