@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
@@ -138,7 +139,7 @@ func RestoreToDatastore(ctx context.Context, c *Client, l blockdev.Loader, root 
 	if err := c.upload(ctx, dc, ds, flatPath, body, size); err != nil {
 		// A partial flat file would look like a disk: delete it, also
 		// when ctx was cancelled.
-		if derr := c.deleteFile(context.WithoutCancel(ctx), dcObj, ds.Path(flatPath)); derr != nil {
+		if derr := c.removePartial(context.WithoutCancel(ctx), dcObj, ds, flatPath); derr != nil {
 			err = errors.Join(err, fmt.Errorf("partial %s NOT deleted: %w", up.Flat, derr))
 		}
 		return d, nil, fmt.Errorf("upload %s: %w", up.Flat, err)
@@ -223,6 +224,28 @@ func (c *Client) upload(ctx context.Context, dc string, ds *object.Datastore, p 
 	param := soap.DefaultUpload
 	param.ContentLength = size
 	return c.vim.Client.Upload(ctx, r, u, &param)
+}
+
+// partialChecks bounds how often removePartial deletes and looks again.
+const partialChecks = 5
+
+// removePartial deletes the flat file a failed upload may have left. The
+// server may still be handling the aborted PUT and create or finish the
+// file after a first delete, so it looks again a second later and deletes
+// again, a few times.
+func (c *Client) removePartial(ctx context.Context, dc *object.Datacenter, ds *object.Datastore, p string) error {
+	for range partialChecks {
+		if err := c.deleteFile(ctx, dc, ds.Path(p)); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		if err := notExists(ctx, ds, p); err == nil {
+			return nil
+		} else if !errors.Is(err, ErrTargetExists) {
+			return err
+		}
+	}
+	return fmt.Errorf("%s reappears after %d deletes", ds.Path(p), partialChecks)
 }
 
 // deleteFile deletes a datastore file, bounded by cleanupTimeout.

@@ -8,6 +8,7 @@ package vmtest
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -41,6 +42,8 @@ type Env struct {
 
 	delay      atomic.Int64 // nanoseconds per ranged /folder GET
 	rangeReads atomic.Int64
+	putDelay   atomic.Int64 // nanoseconds per 64 KiB of a /folder PUT
+	putBytes   atomic.Int64
 }
 
 // Start starts a simulator for the test.
@@ -58,6 +61,7 @@ func Start(t testing.TB) *Env {
 	// the simulator's own, less specific, "/folder/" pattern.
 	m.Service.ServeMux = http.NewServeMux()
 	m.Service.ServeMux.HandleFunc("GET /folder/", e.slowGet)
+	m.Service.ServeMux.HandleFunc("PUT /folder/", e.slowPut)
 	e.Server = m.Service.NewServer()
 	t.Cleanup(func() { e.Server.Close(); m.Remove() })
 	c, err := govmomi.NewClient(context.Background(), e.Server.URL, true)
@@ -85,6 +89,37 @@ func (e *Env) slowGet(w http.ResponseWriter, r *http.Request) {
 	}
 	e.Model.Service.ServeDatastore(w, r)
 }
+
+// slowPut serves a datastore PUT (an upload), reading the body at the
+// SlowWrites pace.
+func (e *Env) slowPut(w http.ResponseWriter, r *http.Request) {
+	r.Body = &slowBody{ReadCloser: r.Body, e: e}
+	e.Model.Service.ServeDatastore(w, r)
+}
+
+// slowBody delays every read of an upload's body by the SlowWrites delay
+// and counts the bytes.
+type slowBody struct {
+	io.ReadCloser
+	e *Env
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if d := time.Duration(b.e.putDelay.Load()); d > 0 {
+		time.Sleep(d)
+		p = p[:min(len(p), 64<<10)]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.e.putBytes.Add(int64(n))
+	return n, err
+}
+
+// SlowWrites delays every 64 KiB of a datastore upload by d; 0 turns the
+// delay off.
+func (e *Env) SlowWrites(d time.Duration) { e.putDelay.Store(int64(d)) }
+
+// UploadedBytes returns how many bytes of datastore uploads arrived.
+func (e *Env) UploadedBytes() int64 { return e.putBytes.Load() }
 
 // SlowReads delays every ranged datastore GET (a disk read) by d; 0
 // turns the delay off.
