@@ -60,7 +60,11 @@ func (j *joiner) splice(ctx context.Context, res segmentResult) error {
 			return err
 		}
 	}
-	for _, ch := range res.chunks[i:] {
+	for k := i; k+1 < len(res.bounds); k++ {
+		ch, err := j.read(res.bounds[k], res.bounds[k+1])
+		if err != nil {
+			return err
+		}
 		if err := j.fn(ch); err != nil {
 			return err
 		}
@@ -69,15 +73,26 @@ func (j *joiner) splice(ctx context.Context, res segmentResult) error {
 	return nil
 }
 
+// read returns the chunk [start, end) read from the source into a fresh
+// buffer.
+func (j *joiner) read(start, end int64) (Chunk, error) {
+	data := make([]byte, end-start)
+	if n, err := j.ra.ReadAt(data, start); n < len(data) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Chunk{}, fmt.Errorf("chunker: split: read chunk at offset %d: %w", start+int64(n), err)
+	}
+	return Chunk{Offset: start, Data: data}, nil
+}
+
 // bridge continues the true chunking from j.pos, emitting each chunk, until a
 // boundary coincides with one of res.bounds (found, with its index) or
-// passes the last of them (not found: the next segment has to be tried). It
-// reads the segment's bytes from res rather than from the source again.
+// passes the last of them (not found: the next segment has to be tried).
 func (j *joiner) bridge(ctx context.Context, res segmentResult) (int, bool, error) {
 	bounds := res.bounds
 	last := bounds[len(bounds)-1]
-	src := segmentReaderAt{ra: j.ra, res: res}
-	j.serial.reset(&rangeReader{ra: src, off: j.pos, end: j.end}, j.pos)
+	j.serial.reset(&rangeReader{ra: j.ra, off: j.pos, end: j.end}, j.pos)
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, false, fmt.Errorf("chunker: split: %w", err)
@@ -101,30 +116,4 @@ func (j *joiner) bridge(ctx context.Context, res segmentResult) (int, bool, erro
 			return 0, false, nil
 		}
 	}
-}
-
-// segmentReaderAt serves reads from the chunks a worker has already read,
-// falling back to the source outside them. The chunks it reads from are not
-// yet handed to fn, so the caller cannot have modified them.
-type segmentReaderAt struct {
-	ra  io.ReaderAt
-	res segmentResult
-}
-
-func (s segmentReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n := 0
-	for n < len(p) {
-		pos := off + int64(n)
-		i, found := slices.BinarySearch(s.res.bounds, pos)
-		if !found {
-			i-- // the chunk starting before pos
-		}
-		if i < 0 || i >= len(s.res.chunks) {
-			m, err := s.ra.ReadAt(p[n:], pos)
-			return n + m, err
-		}
-		ch := s.res.chunks[i]
-		n += copy(p[n:], ch.Data[pos-ch.Offset:])
-	}
-	return n, nil
 }

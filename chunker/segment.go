@@ -13,13 +13,16 @@ type segmentJob struct {
 }
 
 // segmentResult is the speculative chunking of one segment: a chunker
-// started fresh at the segment start, as if a boundary were there.
+// started fresh at the segment start, as if a boundary were there. It
+// holds boundaries only: the joiner reads each trusted chunk again when it
+// emits it, so that segments waiting to be joined cost no memory for their
+// data (a re-read from the page cache costs about what keeping a copy
+// would).
 type segmentResult struct {
 	// bounds are absolute: bounds[0] is the segment start, bounds[i+1] the
-	// end of chunks[i]. The last bound is at or past the segment end (the
-	// chunk crossing it is included) or at the end of the whole range.
+	// end of the i-th chunk. The last bound is at or past the segment end
+	// (the chunk crossing it is included) or at the end of the whole range.
 	bounds []int64
-	chunks []Chunk
 	err    error
 }
 
@@ -32,16 +35,16 @@ func chunkSegment(ctx context.Context, c *Chunker, ra io.ReaderAt, start, end, r
 		if err := ctx.Err(); err != nil {
 			return segmentResult{err: fmt.Errorf("chunker: split: %w", err)}
 		}
-		ch, err := c.Next()
+		off, n, err := c.nextBound()
 		if err == io.EOF {
 			return res
 		}
 		if err != nil {
 			return segmentResult{err: err}
 		}
-		res.chunks = append(res.chunks, ch)
-		res.bounds = append(res.bounds, ch.End())
-		if ch.End() >= end {
+		e := off + int64(n)
+		res.bounds = append(res.bounds, e)
+		if e >= end {
 			return res
 		}
 	}

@@ -11,8 +11,8 @@ import (
 
 // segmentChunks is the target segment length in average chunks: the
 // re-join costs one or two chunks of serial work per segment, so 32 keeps
-// that near 5%, while workers+1 segments (32 MiB each by default, the
-// 4×MaxSize floor) stay a modest share of a backup's memory.
+// that near 5%. Segments hold boundaries, not data, so their size does not
+// cost memory.
 const segmentChunks = 32
 
 // Split chunks [offset, offset+size) of ra with up to workers goroutines and
@@ -23,7 +23,9 @@ const segmentChunks = 32
 // The range is cut into segments that are chunked concurrently; each
 // segment's boundaries are trusted only from the first one that coincides
 // with the true chunking coming from the previous segment (see
-// docs/format-chunker.md). At most workers+1 segments are held in memory.
+// docs/format-chunker.md). Workers keep only the boundaries they find; each
+// chunk is read from ra a second time when it is emitted, so memory holds
+// no segment data, only the chunk being handed to fn (and the bridge's).
 // workers < 1 means runtime.GOMAXPROCS(0); with one worker, or a range of
 // one segment, Split chunks sequentially.
 //
@@ -75,7 +77,7 @@ func split(ctx context.Context, ra io.ReaderAt, offset, size int64, p Params,
 	jobs := make(chan segmentJob)
 	// pending holds the result slots of dispatched segments in order. Its
 	// capacity, plus the one segment the joiner is consuming, is the
-	// workers+1 bound on segments in memory.
+	// workers+1 bound on segments chunked ahead of the joiner.
 	pending := make(chan chan segmentResult, workers)
 	var wg sync.WaitGroup
 	for range workers {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"cairn/repo/tree"
 )
@@ -22,10 +23,24 @@ import (
 // keep the workers busy and Split's segment bookkeeping does not pay.
 const defaultLargeFile = 64 << 20
 
-// maxSplitWorkers caps the goroutines chunking one large file: Split holds
-// up to workers+1 segments of 64 MiB in memory, and hashing, compressing
-// and sealing the chunks (in SaveBlob) needs the other cores anyway.
+// maxSplitWorkers caps the goroutines chunking one large file: hashing,
+// compressing and sealing the chunks (the savers) needs the other cores
+// anyway.
 const maxSplitWorkers = 4
+
+// maxFilesInFlight bounds the files read whose saves are still running:
+// enough that a tree of small files keeps every saver busy; their memory
+// is bounded by the byte budget, not by this.
+const maxFilesInFlight = 256
+
+// saveBudgetChunks is the byte budget for chunks queued or being saved, in
+// maximum chunk sizes (8 MiB by default), and minSaveBudget its floor for
+// small test parameters: room for a maximal chunk being saved while the
+// readers queue the next ones.
+const (
+	saveBudgetChunks = 2
+	minSaveBudget    = 4 << 20
+)
 
 // run is the state of one Backup call. Everything a run mutates lives here,
 // so concurrent Backups share nothing.
@@ -37,11 +52,22 @@ type run struct {
 	workers int
 	large   int64
 	g       *errgroup.Group // file jobs, at most workers at a time
-	// saveSem bounds the chunks being saved across all files, so that
-	// memory stays near workers*MaxSize whatever the files.
-	saveSem chan struct{}
-	// largeSem lets one file at a time use chunker.Split, whose segments
-	// take workers+1 times 64 MiB.
+	// saveq feeds chunks to the savers; inflight bounds the bytes queued
+	// or being saved over all files to budget, so that memory stays
+	// bounded whatever the files.
+	saveq    chan saveJob
+	inflight *semaphore.Weighted
+	budget   int64
+	// files bounds the files read but not yet completed (their saves
+	// still running); async counts them.
+	files chan struct{}
+	async sync.WaitGroup
+	// cancel stops the run after a fatal error, which fail records.
+	cancel  context.CancelFunc
+	fatalMu sync.Mutex
+	fatal   error
+	// largeSem lets one file at a time use chunker.Split: two would only
+	// compete for the same cores.
 	largeSem chan struct{}
 	inodes   inodeCache
 	chunkers sync.Pool
@@ -95,18 +121,24 @@ func Backup(ctx context.Context, r Repo, paths []string, opts Options) (*Result,
 
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	g, gctx := errgroup.WithContext(gctx)
-	g.SetLimit(ru.workers)
-	ru.g = g
+	ru.cancel = cancel
+	// Not errgroup.WithContext: its context ends when Wait returns, while
+	// files complete (and their directories' trees are saved) after the
+	// file jobs have returned. A failing job calls fail instead.
+	ru.g = &errgroup.Group{}
+	ru.g.SetLimit(ru.workers)
 
 	stopProgress := ru.startProgress(gctx, targets)
+	stopSavers := ru.startSavers(gctx)
 	root, werr := ru.walkRoot(gctx, targets)
 	if werr != nil {
 		cancel() // stop the jobs already queued
 	}
-	gerr := g.Wait()
+	gerr := ru.g.Wait()
+	stopSavers()
+	ru.async.Wait()
 	stopProgress()
-	if err := firstFatal(ctx, werr, gerr); err != nil {
+	if err := firstFatal(ctx, werr, gerr, ru.fatalErr()); err != nil {
 		return nil, err
 	}
 	res := &Result{Root: root.id, Stats: ru.stats()}
@@ -143,15 +175,36 @@ func newRun(r Repo, opts Options, m *matcher) *run {
 	if large <= 0 {
 		large = defaultLargeFile
 	}
+	budget := max(int64(opts.Chunker.MaxSize)*saveBudgetChunks, minSaveBudget)
 	ru := &run{
 		repo: r, opts: opts, match: m, ids: newIDNames(),
 		workers: workers, large: large,
-		saveSem:  make(chan struct{}, workers+1),
+		saveq:    make(chan saveJob, maxFilesInFlight),
+		inflight: semaphore.NewWeighted(budget),
+		budget:   budget,
+		files:    make(chan struct{}, maxFilesInFlight),
 		largeSem: make(chan struct{}, 1),
 		inodes:   inodeCache{m: map[inodeKey]*inodeResult{}},
 		start:    time.Now(),
 	}
 	return ru
+}
+
+// fail records a fatal error from a goroutine that cannot return it to
+// Backup (a file completing after its job returned) and stops the run.
+func (r *run) fail(err error) {
+	r.fatalMu.Lock()
+	if r.fatal == nil {
+		r.fatal = err
+	}
+	r.fatalMu.Unlock()
+	r.cancel()
+}
+
+func (r *run) fatalErr() error {
+	r.fatalMu.Lock()
+	defer r.fatalMu.Unlock()
+	return r.fatal
 }
 
 // recordErr notes a per-entry problem: the snapshot becomes partial.

@@ -9,18 +9,19 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"cairn/chunker"
-	"cairn/pack"
+	"cairn/internal/crypto"
 	"cairn/repo/tree"
 )
 
 // fileContent sets n.Content: from the parent node when the file is
 // unchanged, from another link to the same inode already read in this run,
-// or by reading the file.
-func (r *run) fileContent(ctx context.Context, n *tree.Node, p string, pn *tree.Node) error {
+// or by reading the file. It reports later=true when the file is being
+// saved: the saves then complete the node and call entryDone(d) themselves,
+// so that the worker can go on to the next file.
+func (r *run) fileContent(ctx context.Context, n *tree.Node, p string, pn *tree.Node, d *dirState) (later bool, err error) {
 	r.c.totalBytes.Add(int64(n.Size))
 	same := unchanged(pn, n)
 	r.countFile(pn, same)
@@ -32,10 +33,10 @@ func (r *run) fileContent(ctx context.Context, n *tree.Node, p string, pn *tree.
 			if content, ok := slot.wait(ctx, n.Size); ok {
 				n.Content = content
 				r.c.bytesDone.Add(int64(n.Size))
-				return nil
+				return false, nil
 			}
 			if err := ctx.Err(); err != nil {
-				return err
+				return false, err
 			}
 			slot = nil // the first link failed: try this one on its own
 		}
@@ -44,9 +45,31 @@ func (r *run) fileContent(ctx context.Context, n *tree.Node, p string, pn *tree.
 		n.Content = pn.Content
 		r.c.bytesDone.Add(int64(n.Size))
 		slot.publish(n.Content, n.Size, true)
-		return nil
+		return false, nil
 	}
-	content, err := r.readFile(ctx, p, n)
+	select {
+	case r.files <- struct{}{}:
+	case <-ctx.Done():
+		slot.publish(nil, 0, false)
+		return false, ctx.Err()
+	}
+	r.async.Add(1)
+	cs := &contentSaver{r: r, ctx: ctx, done: func(content []tree.Chunk, err error) {
+		defer r.async.Done()
+		defer func() { <-r.files }()
+		if err := r.finishFile(ctx, n, content, err, slot, d); err != nil {
+			r.fail(err)
+		}
+	}}
+	cs.pending.Store(1)
+	cs.finish(r.readFile(ctx, p, n, cs))
+	return true, nil
+}
+
+// finishFile completes a file node once its content is saved, or failed
+// to be, and marks the entry done in its directory. err is fatal when it
+// is a *fatalError, otherwise it concerns only this file.
+func (r *run) finishFile(ctx context.Context, n *tree.Node, content []tree.Chunk, err error, slot *inodeResult, d *dirState) error {
 	if err != nil {
 		slot.publish(nil, 0, false)
 		var fe *fatalError
@@ -57,41 +80,41 @@ func (r *run) fileContent(ctx context.Context, n *tree.Node, p string, pn *tree.
 			return cerr
 		}
 		r.nodeErr(n, err)
-		return nil
+	} else {
+		n.Content = content
+		slot.publish(content, n.Size, true)
 	}
-	n.Content = content
-	slot.publish(content, n.Size, true)
-	return nil
+	return r.entryDone(ctx, d)
 }
 
-// readFile reads and saves the content of the regular file p, whose lstat
-// data is in n. Holes are recorded, not read. An error is fatal when it is
-// a *fatalError, otherwise it concerns only this file.
-func (r *run) readFile(ctx context.Context, p string, n *tree.Node) ([]tree.Chunk, error) {
+// readFile reads the regular file p, whose lstat data is in n, and hands
+// its chunks to cs; it returns once the file is read, not saved. Holes are
+// recorded, not read. An error is fatal when it is a *fatalError,
+// otherwise it concerns only this file.
+func (r *run) readFile(ctx context.Context, p string, n *tree.Node, cs *contentSaver) error {
 	if r.opts.hooks != nil && r.opts.hooks.beforeOpen != nil {
 		r.opts.hooks.beforeOpen(p)
 	}
 	fd, err := openNoatime(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// The fd is used directly (pread), not through an *os.File, which
 	// would try to register a non-blocking fd with the poller.
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &os.PathError{Op: "fstat", Path: p, Err: err}
+		return &os.PathError{Op: "fstat", Path: p, Err: err}
 	}
 	if st.Ino != n.Inode || st.Dev != n.DeviceID || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, &os.PathError{Op: "open", Path: p, Err: errors.New("replaced during backup")}
+		return &os.PathError{Op: "open", Path: p, Err: errors.New("replaced during backup")}
 	}
 	// A file that shrank since lstat would otherwise be recorded with a
 	// hole where its end was (SEEK_DATA past EOF finds no data). One that
 	// grew is read up to its lstat size, matching the recorded metadata.
 	if err := checkShrunk(fd, p, n.Size); err != nil {
-		return nil, err
+		return err
 	}
-	cs := r.newContentSaver(ctx)
 	ra := &countingReaderAt{fd: fd, n: &r.c.bytesRead}
 	size := int64(n.Size)
 	err = regions(fd, size, func(off, length int64, hole bool) error {
@@ -102,17 +125,10 @@ func (r *run) readFile(ctx context.Context, p string, n *tree.Node) ([]tree.Chun
 		}
 		return r.chunkRegion(ctx, ra, off, length, cs)
 	})
-	content, serr := cs.wait()
-	if serr != nil {
-		return nil, serr // a repository failure outranks a read error
-	}
 	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: p, Err: err}
+		return &os.PathError{Op: "read", Path: p, Err: err}
 	}
-	if err := checkShrunk(fd, p, n.Size); err != nil {
-		return nil, err
-	}
-	return content, nil
+	return checkShrunk(fd, p, n.Size)
 }
 
 // checkShrunk reports an error if the open file is now shorter than size.
@@ -129,7 +145,7 @@ func checkShrunk(fd int, p string, size uint64) error {
 }
 
 // chunkRegion chunks the data region [off, off+length) into cs.
-func (r *run) chunkRegion(ctx context.Context, ra io.ReaderAt, off, length int64, cs *contentSaver) error {
+func (r *run) chunkRegion(ctx context.Context, ra *countingReaderAt, off, length int64, cs *contentSaver) error {
 	p := r.opts.Chunker
 	switch {
 	case length < int64(p.MinSize):
@@ -147,7 +163,11 @@ func (r *run) chunkRegion(ctx context.Context, ra io.ReaderAt, off, length int64
 			return ctx.Err()
 		}
 		defer func() { <-r.largeSem }()
-		return chunker.Split(ctx, ra, off, length, p, min(r.workers, maxSplitWorkers), func(c chunker.Chunk) error {
+		// Split reads each chunk a second time (its segments keep
+		// boundaries, not data): count the content once, as it is handed
+		// over, rather than every read.
+		return chunker.Split(ctx, &countingReaderAt{fd: ra.fd}, off, length, p, min(r.workers, maxSplitWorkers), func(c chunker.Chunk) error {
+			r.c.bytesRead.Add(int64(len(c.Data)))
 			return cs.add(c.Data)
 		})
 	default:
@@ -182,17 +202,19 @@ func (r *run) chunkRegion(ctx context.Context, ra io.ReaderAt, off, length int64
 }
 
 // contentSaver collects one file's chunk list while the chunks are saved
-// concurrently; run.saveSem bounds the chunks in flight over all files.
+// by the run's savers. pending counts the saves in flight plus one held by
+// the reader until it has handed over the last chunk; whoever brings it to
+// zero calls done with the content, so no goroutine waits for the saves.
 type contentSaver struct {
-	r      *run
-	ctx    context.Context
-	g      errgroup.Group
-	chunks []*tree.Chunk // in file order; IDs filled in by the savers
-	failed atomic.Bool
-}
-
-func (r *run) newContentSaver(ctx context.Context) *contentSaver {
-	return &contentSaver{r: r, ctx: ctx}
+	r       *run
+	ctx     context.Context
+	chunks  []*tree.Chunk // in file order; IDs filled in by the savers
+	pending atomic.Int64
+	failed  atomic.Bool
+	errMu   sync.Mutex
+	saveErr error // the first save failure: fatal, outranks readErr
+	readErr error
+	done    func(content []tree.Chunk, err error)
 }
 
 // hole appends a hole of length bytes.
@@ -200,50 +222,79 @@ func (cs *contentSaver) hole(length int64) {
 	cs.chunks = append(cs.chunks, &tree.Chunk{Size: uint64(length)})
 }
 
-// add saves data as the next chunk; it takes ownership of data.
+// add queues data as the next chunk; it takes ownership of data. It blocks
+// while the bytes queued or being saved over the whole run would exceed
+// the run's budget.
 func (cs *contentSaver) add(data []byte) error {
 	if cs.failed.Load() {
-		return &fatalError{errors.New("save blob failed")} // the real error comes from wait
-	}
-	select {
-	case cs.r.saveSem <- struct{}{}:
-	case <-cs.ctx.Done():
-		return cs.ctx.Err()
+		return &fatalError{errors.New("save blob failed")} // the real error is saveErr
 	}
 	c := &tree.Chunk{Size: uint64(len(data))}
 	cs.chunks = append(cs.chunks, c)
-	cs.g.Go(func() error {
-		defer func() { <-cs.r.saveSem }()
-		id, err := cs.r.repo.SaveBlob(cs.ctx, pack.DataBlob, data)
+	cs.pending.Add(1)
+	if err := cs.r.queueSave(cs.ctx, data, func(id crypto.ID, err error) {
 		if err != nil {
 			cs.failed.Store(true)
-			return &fatalError{fmt.Errorf("save data blob: %w", err)}
+			cs.errMu.Lock()
+			if cs.saveErr == nil {
+				cs.saveErr = &fatalError{fmt.Errorf("save data blob: %w", err)}
+			}
+			cs.errMu.Unlock()
+		} else {
+			c.ID = id
 		}
-		c.ID = id
-		cs.r.c.bytesDone.Add(int64(len(data)))
-		return nil
-	})
+		cs.release()
+	}); err != nil {
+		cs.pending.Add(-1) // cannot reach zero: the reader still holds one
+		return err
+	}
 	return nil
 }
 
-// wait returns the chunk list once every save has finished.
-func (cs *contentSaver) wait() ([]tree.Chunk, error) {
-	if err := cs.g.Wait(); err != nil {
-		return nil, err
+// finish drops the reader's hold, recording how reading ended.
+func (cs *contentSaver) finish(readErr error) {
+	cs.errMu.Lock()
+	cs.readErr = readErr
+	cs.errMu.Unlock()
+	cs.release()
+}
+
+// release ends one save or the reader's hold, completing the file after
+// the last.
+func (cs *contentSaver) release() {
+	if cs.pending.Add(-1) > 0 {
+		return
+	}
+	cs.errMu.Lock()
+	err := cs.saveErr
+	if err == nil {
+		err = cs.readErr
+	}
+	cs.errMu.Unlock()
+	if err != nil {
+		cs.done(nil, err)
+		return
 	}
 	out := make([]tree.Chunk, len(cs.chunks))
 	for i, c := range cs.chunks {
 		out[i] = *c
 	}
-	return out, nil
+	cs.chunks = nil
+	cs.done(out, nil)
 }
 
 // countingReaderAt reads a file descriptor with pread and counts the
-// bytes, so that BytesRead is what was actually read from disk, re-reads by
-// chunker.Split's re-join included.
+// bytes, so that BytesRead is what was actually read (chunker.Split's
+// second reads of the same bytes aside). A nil n counts nothing.
 type countingReaderAt struct {
 	fd int
 	n  *atomic.Int64
+}
+
+func (c *countingReaderAt) count(n int) {
+	if c.n != nil {
+		c.n.Add(int64(n))
+	}
 }
 
 // ReadAt implements io.ReaderAt: it fills p unless the file ends first
@@ -256,16 +307,16 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 			continue
 		}
 		if err != nil {
-			c.n.Add(int64(done))
+			c.count(done)
 			return done, fmt.Errorf("pread at %d: %w", off+int64(done), err)
 		}
 		if n == 0 {
-			c.n.Add(int64(done))
+			c.count(done)
 			return done, io.EOF
 		}
 		done += n
 	}
-	c.n.Add(int64(done))
+	c.count(done)
 	return done, nil
 }
 

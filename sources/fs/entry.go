@@ -11,9 +11,10 @@ import (
 // saveEntry fills in a non-directory entry: metadata, xattrs, link target
 // and, for a regular file, its content. Only fatal errors are returned;
 // anything else is recorded and leaves the node with Error set (or skipped
-// when it vanished before it could be stat'ed).
-func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, pn *tree.Node) error {
-	defer r.c.filesDone.Add(1)
+// when it vanished before it could be stat'ed). later reports that the
+// file's content is still being saved and its completion will mark the
+// entry done in d.
+func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, pn *tree.Node, d *dirState) (later bool, err error) {
 	// A symlink's target is read before lstat: readlink updates the link's
 	// atime (once, under relatime), and recording the atime after that
 	// keeps the next backup's tree blob identical.
@@ -26,7 +27,7 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, p
 	if err != nil {
 		r.recordErr(err)
 		e.skip = true
-		return nil
+		return false, nil
 	}
 	n := nodeFromStat(e.node.Name, st, r.ids)
 	if n.Type == tree.TypeDir {
@@ -34,7 +35,7 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, p
 		// race the walker, and a directory node needs a subtree.
 		r.recordErr(&os.PathError{Op: "lstat", Path: p, Err: errors.New("became a directory during backup, skipped")})
 		e.skip = true
-		return nil
+		return false, nil
 	}
 	e.node = n
 	if xa, err := readXattrs(p); err != nil {
@@ -45,7 +46,7 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, p
 	r.c.totalFiles.Add(1)
 	switch n.Type {
 	case tree.TypeFile:
-		return r.fileContent(ctx, n, p, pn)
+		return r.fileContent(ctx, n, p, pn, d)
 	case tree.TypeSymlink:
 		if !symlink {
 			target, terr = os.Readlink(p)
@@ -56,7 +57,7 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, p
 		n.LinkTarget = target
 	}
 	r.countFile(pn, unchanged(pn, n))
-	return nil
+	return false, nil
 }
 
 // unchanged is the parent detection rule: same type, size, mtime, ctime

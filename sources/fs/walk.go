@@ -236,12 +236,22 @@ func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, symlink
 	}
 	e := d.add(&tree.Node{Name: name})
 	r.g.Go(func() error {
-		if err := r.saveEntry(ctx, e, p, symlink, pn); err != nil {
-			return err
+		later, err := r.saveEntry(ctx, e, p, symlink, pn, d)
+		if err == nil && !later {
+			err = r.entryDone(ctx, d)
 		}
-		return r.release(ctx, d)
+		if err != nil {
+			r.fail(err)
+		}
+		return err
 	})
 	return nil
+}
+
+// entryDone marks a non-directory entry of d finished.
+func (r *run) entryDone(ctx context.Context, d *dirState) error {
+	r.c.filesDone.Add(1)
+	return r.release(ctx, d)
 }
 
 // readDir lists a directory sorted by name, without updating its atime
