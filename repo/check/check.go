@@ -9,6 +9,7 @@ import (
 	"cairn/repo/blobset"
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"sort"
 
@@ -110,58 +111,77 @@ func checkPacks(ctx context.Context, r *repo.Repository, rep *Report) error {
 	return nil
 }
 
-// checkSnapshots walks every snapshot's trees, checking that each blob is
-// indexed; damaged blobs found earlier are traced to files.
-func checkSnapshots(ctx context.Context, r *repo.Repository, rep *Report) error {
-	ids, err := r.SnapshotIDs(ctx)
-	if err != nil {
-		return err
-	}
-	seenTree := map[crypto.ID]bool{}
-	// Referenced blobs are counted in a compact set (8 bytes each) and
-	// looked up in the index every time: a map of full ids would grow to
-	// gigabytes with the repository.
-	seenBlob := &blobset.Set{}
-	for _, id := range ids {
-		sn, err := r.LoadSnapshot(ctx, id)
-		if err != nil {
-			rep.add(Problem{Kind: "snapshot", Message: err.Error()})
-			continue
-		}
-		rep.Snapshots++
-		w := &walker{r: r, rep: rep, sn: sn, seenTree: seenTree, seenBlob: seenBlob}
-		if err := w.tree(ctx, sn.Tree, "/"); err != nil {
-			return err
-		}
-	}
-	rep.Blobs = seenBlob.Len()
+// walkResult is what the snapshot walk found; it is merged into the
+// Report once known to be final (see Run).
+type walkResult struct {
+	snapshots, trees, blobs int
+	problems                []Problem
+	affected                []Affected
+}
+
+func (wr *walkResult) mergeInto(rep *Report) {
+	rep.Snapshots, rep.Trees, rep.Blobs = wr.snapshots, wr.trees, wr.blobs
+	rep.Problems = append(rep.Problems, wr.problems...)
+	rep.Affected = append(rep.Affected, wr.affected...)
 	sort.Slice(rep.Affected, func(i, j int) bool {
 		if rep.Affected[i].Snapshot != rep.Affected[j].Snapshot {
 			return rep.Affected[i].Snapshot < rep.Affected[j].Snapshot
 		}
 		return rep.Affected[i].Path < rep.Affected[j].Path
 	})
-	return nil
+}
+
+// checkSnapshots walks every snapshot's trees, checking that each blob is
+// in indexed; the damaged blobs given (which it does not modify) are
+// traced to files.
+func checkSnapshots(ctx context.Context, r *repo.Repository, indexed *blobset.Set, damaged map[crypto.ID]bool) (*walkResult, error) {
+	ids, err := r.SnapshotIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wr := &walkResult{}
+	seenTree := map[crypto.ID]bool{}
+	// Referenced blobs are counted in a compact set (8 bytes each) and
+	// looked up in the index every time: a map of full ids would grow to
+	// gigabytes with the repository.
+	seenBlob := &blobset.Set{}
+	damaged = maps.Clone(damaged) // the walk adds the blobs it finds missing
+	for _, id := range ids {
+		sn, err := r.LoadSnapshot(ctx, id)
+		if err != nil {
+			wr.problems = append(wr.problems, Problem{Kind: "snapshot", Message: err.Error()})
+			continue
+		}
+		wr.snapshots++
+		w := &walker{r: r, res: wr, indexed: indexed, damaged: damaged, sn: sn, seenTree: seenTree, seenBlob: seenBlob}
+		if err := w.tree(ctx, sn.Tree, "/"); err != nil {
+			return nil, err
+		}
+	}
+	wr.blobs = seenBlob.Len()
+	return wr, nil
 }
 
 type walker struct {
 	r        *repo.Repository
-	rep      *Report
+	res      *walkResult
+	indexed  *blobset.Set
+	damaged  map[crypto.ID]bool
 	sn       *repo.Snapshot
 	seenTree map[crypto.ID]bool
 	seenBlob *blobset.Set
 }
 
 func (w *walker) blob(id crypto.ID, t pack.BlobType, p string) error {
-	if w.rep.damagedBlobs[id] {
-		w.rep.Affected = append(w.rep.Affected, Affected{Snapshot: w.sn.ID.String(), Path: p})
+	if w.damaged[id] {
+		w.res.affected = append(w.res.affected, Affected{Snapshot: w.sn.ID.String(), Path: p})
 		return nil
 	}
 	w.seenBlob.Add(id)
-	if !w.rep.indexedBlobs.HasTyped(id, uint8(t)) {
-		w.rep.damagedBlobs[id] = true
-		w.rep.add(Problem{Kind: "missing_blob", Blob: id.String(), Message: fmt.Sprintf("%s blob %s of %s in snapshot %s is not in the index", t, id.Short(), p, w.sn.ID.Short())})
-		w.rep.Affected = append(w.rep.Affected, Affected{Snapshot: w.sn.ID.String(), Path: p})
+	if !w.indexed.HasTyped(id, uint8(t)) {
+		w.damaged[id] = true
+		w.res.problems = append(w.res.problems, Problem{Kind: "missing_blob", Blob: id.String(), Message: fmt.Sprintf("%s blob %s of %s in snapshot %s is not in the index", t, id.Short(), p, w.sn.ID.Short())})
+		w.res.affected = append(w.res.affected, Affected{Snapshot: w.sn.ID.String(), Path: p})
 	}
 	return nil
 }
@@ -170,22 +190,22 @@ func (w *walker) tree(ctx context.Context, id crypto.ID, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	before := len(w.rep.Affected)
+	before := len(w.res.affected)
 	if err := w.blob(id, pack.TreeBlob, dir); err != nil {
 		return err
 	}
-	if len(w.rep.Affected) > before {
+	if len(w.res.affected) > before {
 		return nil // the tree itself is lost
 	}
 	if w.seenTree[id] && !w.treeHasDamage(id) {
 		return nil
 	}
 	w.seenTree[id] = true
-	w.rep.Trees++
+	w.res.trees++
 	t, err := w.r.LoadTree(ctx, id)
 	if err != nil {
-		w.rep.add(Problem{Kind: "tree", Blob: id.String(), Message: fmt.Sprintf("tree %s (%s in snapshot %s): %v", id.Short(), dir, w.sn.ID.Short(), err)})
-		w.rep.Affected = append(w.rep.Affected, Affected{Snapshot: w.sn.ID.String(), Path: dir})
+		w.res.problems = append(w.res.problems, Problem{Kind: "tree", Blob: id.String(), Message: fmt.Sprintf("tree %s (%s in snapshot %s): %v", id.Short(), dir, w.sn.ID.Short(), err)})
+		w.res.affected = append(w.res.affected, Affected{Snapshot: w.sn.ID.String(), Path: dir})
 		return nil
 	}
 	for _, n := range t.Nodes {
@@ -201,13 +221,13 @@ func (w *walker) tree(ctx context.Context, id crypto.ID, dir string) error {
 				if c.IsHole() {
 					continue
 				}
-				before := len(w.rep.Affected)
+				before := len(w.res.affected)
 				if err := w.blob(c.ID, pack.DataBlob, p); err != nil {
 					return err
 				}
-				if len(w.rep.Affected) > before {
+				if len(w.res.affected) > before {
 					if hit {
-						w.rep.Affected = w.rep.Affected[:before] // one entry per file
+						w.res.affected = w.res.affected[:before] // one entry per file
 					}
 					hit = true
 				}
@@ -219,4 +239,4 @@ func (w *walker) tree(ctx context.Context, id crypto.ID, dir string) error {
 
 // treeHasDamage reports whether damage is known at all; a shared subtree
 // must then be walked again so that each snapshot's files are named.
-func (w *walker) treeHasDamage(crypto.ID) bool { return len(w.rep.damagedBlobs) > 0 }
+func (w *walker) treeHasDamage(crypto.ID) bool { return len(w.damaged) > 0 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +21,6 @@ import (
 
 	"cairn/index"
 	"cairn/internal/crypto"
-	"cairn/pack"
 	"cairn/repo"
 	"cairn/repo/backend"
 )
@@ -78,12 +81,18 @@ type packJob struct {
 }
 
 // ReadData reads and verifies the selected packs, recording damage in rep.
+//
+// It is a two-stage pipeline: Workers loaders read whole packs into a pool
+// of 2×Workers reused buffers (so memory is bounded by that many packs,
+// and remote backends get Workers requests in flight), and Workers
+// verifiers check each loaded pack in one pass over its bytes (see
+// verifyPack). Every pack is read exactly once.
 func ReadData(ctx context.Context, r *repo.Repository, rep *Report, opts DataOptions) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 2
+		opts.Workers = runtime.NumCPU()
 	}
 	state := loadState(opts.StatePath)
 	var jobs []packJob
@@ -99,33 +108,90 @@ func ReadData(ctx context.Context, r *repo.Repository, rep *Report, opts DataOpt
 	if opts.MaxDuration > 0 {
 		deadline = opts.Now().Add(opts.MaxDuration)
 	}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opts.Workers)
-	for _, j := range jobs {
-		if !deadline.IsZero() && opts.Now().After(deadline) {
-			rep.TimedOut = true
-			break
+
+	var mu sync.Mutex // guards rep and state
+	record := func(p index.PackInfo, res packResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		rep.PacksRead++
+		rep.BytesRead += res.size
+		for _, pr := range res.probs {
+			rep.add(pr)
 		}
+		for _, id := range res.damaged {
+			rep.damagedBlobs[id] = true
+		}
+		if len(res.probs) == 0 {
+			state[p.ID] = opts.Now()
+		} else {
+			delete(state, p.ID)
+		}
+	}
+
+	bufs := make(chan *[]byte, 2*opts.Workers)
+	for range cap(bufs) {
+		bufs <- new([]byte)
+	}
+	todo := make(chan index.PackInfo)
+	loaded := make(chan loadedPack)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(todo)
+		for _, j := range jobs {
+			if !deadline.IsZero() && opts.Now().After(deadline) {
+				mu.Lock()
+				rep.TimedOut = true
+				mu.Unlock()
+				return nil
+			}
+			select {
+			case todo <- j.info:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	var loaders errgroup.Group
+	for range opts.Workers {
+		loaders.Go(func() error {
+			for p := range todo {
+				var buf *[]byte
+				select {
+				case buf = <-bufs:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+				lp := loadedPack{info: p, buf: buf}
+				*buf, lp.err = loadPack(gctx, r.Backend(), p, (*buf)[:0])
+				if lp.err != nil && gctx.Err() != nil {
+					return gctx.Err()
+				}
+				select {
+				case loaded <- lp:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(loaded)
+		return loaders.Wait()
+	})
+	for range opts.Workers {
 		g.Go(func() error {
-			probs, damaged, n, err := readPack(gctx, r, j.info)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			rep.PacksRead++
-			rep.BytesRead += n
-			for _, p := range probs {
-				rep.add(p)
-			}
-			for _, id := range damaged {
-				rep.damagedBlobs[id] = true
-			}
-			if len(probs) == 0 {
-				state[j.info.ID] = opts.Now()
-			} else {
-				delete(state, j.info.ID)
+			var scratch []byte
+			for lp := range loaded {
+				var res packResult
+				if lp.err != nil {
+					res = missingPack(lp.info, lp.err)
+				} else {
+					res, scratch = verifyPack(r.Key(), lp.info, *lp.buf, scratch)
+				}
+				bufs <- lp.buf
+				record(lp.info, res)
 			}
 			return nil
 		})
@@ -134,6 +200,41 @@ func ReadData(ctx context.Context, r *repo.Repository, rep *Report, opts DataOpt
 		return err
 	}
 	return saveState(opts.StatePath, state)
+}
+
+// loadedPack is a pack read into buf (or the error reading it).
+type loadedPack struct {
+	info index.PackInfo
+	buf  *[]byte
+	err  error
+}
+
+// loadPack reads the whole pack file into buf's storage, sized from the
+// index so that a pack is read with one allocation-free pass; a file that
+// turns out longer than indexed still is read to its end (checkPacks
+// reports the size difference). The backend may call the callback again
+// on a retry, so it starts from an empty buffer each time.
+func loadPack(ctx context.Context, be backend.Backend, p index.PackInfo, buf []byte) ([]byte, error) {
+	if want := int(p.Size) + 1; p.Size > 0 && cap(buf) < want {
+		buf = make([]byte, 0, want) // +1: reaching EOF needs no growth
+	}
+	err := be.Load(ctx, backend.Handle{Type: backend.PackFile, Name: p.ID.String()}, 0, 0, func(rd io.Reader) error {
+		buf = buf[:0]
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := rd.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	})
+	return buf, err
 }
 
 // selectPacks orders packs never verified first, then the longest ago, and
@@ -175,69 +276,6 @@ func shuffle(jobs []packJob) {
 		k := int(binary.LittleEndian.Uint64(b[:]) % uint64(i+1))
 		jobs[i], jobs[k] = jobs[k], jobs[i]
 	}
-}
-
-// readPack verifies one pack: its hash, its trailer against the index, and
-// every blob.
-func readPack(ctx context.Context, r *repo.Repository, p index.PackInfo) ([]Problem, []crypto.ID, int64, error) {
-	var probs []Problem
-	var damaged []crypto.ID
-	bad := func(kind, msg string, blobs ...crypto.ID) {
-		probs = append(probs, Problem{Kind: kind, Pack: p.ID.String(), Message: fmt.Sprintf("pack %s: %s", p.ID.Short(), msg)})
-		damaged = append(damaged, blobs...)
-	}
-	all := func() []crypto.ID {
-		ids := make([]crypto.ID, 0, len(p.Blobs))
-		for _, b := range p.Blobs {
-			ids = append(ids, b.ID)
-		}
-		return ids
-	}
-	data, err := backend.LoadAll(ctx, r.Backend(), backend.Handle{Type: backend.PackFile, Name: p.ID.String()})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, 0, ctx.Err()
-		}
-		bad("missing_pack", fmt.Sprintf("cannot be read: %v", err), all()...)
-		return probs, damaged, 0, nil
-	}
-	if got := crypto.Hash(data); got != p.ID {
-		bad("damaged_pack", fmt.Sprintf("content hashes to %s (damaged)", got.Short()))
-	}
-	salt, listed, err := pack.List(r.Key(), byteReaderAt(data), int64(len(data)))
-	if err != nil {
-		bad("damaged_pack", fmt.Sprintf("trailer unreadable: %v", err))
-	} else {
-		if salt != p.Salt {
-			bad("index", "salt differs from the index")
-		}
-		inPack := map[crypto.ID]pack.Blob{}
-		for _, b := range listed {
-			inPack[b.ID] = b
-		}
-		for _, b := range p.Blobs {
-			if lb, ok := inPack[b.ID]; !ok || lb != b {
-				bad("index", fmt.Sprintf("index entry for blob %s does not match the pack's trailer", b.ID.Short()))
-			}
-		}
-	}
-	aead := pack.KeyFor(r.Key(), p.Salt)
-	var buf []byte
-	for _, b := range p.Blobs {
-		end := int64(b.Offset) + int64(b.Length)
-		if end > int64(len(data)) {
-			bad("damaged_blob", fmt.Sprintf("blob %s lies past the end of the pack", b.ID.Short()), b.ID)
-			continue
-		}
-		out, err := pack.DecodeBlob(r.Key(), aead, data[b.Offset:end], b, buf[:0])
-		if err != nil {
-			probs = append(probs, Problem{Kind: "damaged_blob", Pack: p.ID.String(), Blob: b.ID.String(), Message: fmt.Sprintf("pack %s: blob %s: %v", p.ID.Short(), b.ID.Short(), err)})
-			damaged = append(damaged, b.ID)
-			continue
-		}
-		buf = out
-	}
-	return probs, damaged, int64(len(data)), nil
 }
 
 type byteReaderAt []byte
@@ -293,18 +331,49 @@ func saveState(p string, m map[crypto.ID]time.Time) error {
 
 // Run is the whole check: packs against the index, optionally data, then
 // the snapshots (so damage found in data is traced to files).
+//
+// With readData the snapshot walk runs while the data is read, using the
+// damage known from the index; only when reading the data finds more
+// damage is the walk repeated, to trace it to files.
 func Run(ctx context.Context, r *repo.Repository, readData bool, opts DataOptions) (*Report, error) {
 	rep := &Report{damagedBlobs: map[crypto.ID]bool{}}
 	if err := checkPacks(ctx, r, rep); err != nil {
 		return nil, err
 	}
-	if readData {
-		if err := ReadData(ctx, r, rep, opts); err != nil {
+	if !readData {
+		wr, err := checkSnapshots(ctx, r, &rep.indexedBlobs, rep.damagedBlobs)
+		if err != nil {
+			return nil, err
+		}
+		wr.mergeInto(rep)
+		return rep, nil
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	known := maps.Clone(rep.damagedBlobs)
+	var wr *walkResult
+	var werr error
+	walked := make(chan struct{})
+	go func() {
+		defer close(walked)
+		wr, werr = checkSnapshots(wctx, r, &rep.indexedBlobs, known)
+	}()
+	err := ReadData(ctx, r, rep, opts)
+	if err != nil {
+		cancel()
+	}
+	<-walked
+	if err != nil {
+		return nil, err
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	if len(rep.damagedBlobs) > len(known) {
+		if wr, err = checkSnapshots(ctx, r, &rep.indexedBlobs, rep.damagedBlobs); err != nil {
 			return nil, err
 		}
 	}
-	if err := checkSnapshots(ctx, r, rep); err != nil {
-		return nil, err
-	}
+	wr.mergeInto(rep)
 	return rep, nil
 }
