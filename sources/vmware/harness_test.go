@@ -23,10 +23,10 @@ const mib = 1 << 20
 // simEnv is a running simulator with the CBT extension.
 type simEnv struct {
 	*vmtest.Env
-	t *testing.T
+	t testing.TB
 }
 
-func newSimEnv(t *testing.T) *simEnv {
+func newSimEnv(t testing.TB) *simEnv {
 	t.Helper()
 	return &simEnv{Env: vmtest.Start(t), t: t}
 }
@@ -49,7 +49,7 @@ func (e *simEnv) connect() *Client {
 
 // newTestRepo returns a real repository on the in-memory backend with a
 // fixed chunker polynomial, so that measured bounds are reproducible.
-func newTestRepo(t *testing.T) *repo.Repository {
+func newTestRepo(t testing.TB) *repo.Repository {
 	t.Helper()
 	opts := repo.Options{CacheDir: t.TempDir(), KDF: repo.KDFParams{Time: 1, Memory: 1024, Threads: 1}}
 	p := chunker.Params{Polynomial: 0x3DA3358B4DC173, MinSize: chunker.DefaultMinSize,

@@ -21,7 +21,7 @@ import (
 
 // backupVM runs a backup like the CLI does (flush, save the snapshot,
 // reload it) and returns the result and the parent for the next run.
-func backupVM(t *testing.T, e *simEnv, r *repo.Repository, opts Options) (*Result, *Parent) {
+func backupVM(t testing.TB, e *simEnv, r *repo.Repository, opts Options) (*Result, *Parent) {
 	t.Helper()
 	res, parent, err := tryBackupVM(e, r, opts)
 	if err != nil {
