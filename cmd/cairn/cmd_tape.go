@@ -366,19 +366,12 @@ func tapeScan(c *cli.Context) error {
 		}
 		staging = filepath.Join(target, ".tape-scan")
 	}
-	pw, err := e.password("enter password of the repository on tape: ", false)
-	if err != nil {
-		return err
-	}
-	m, err := openMedia(e, true)
+	pw, m, err := passwordAndMedia(e)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	opts := scan.Options{Password: pw, Repo: repo.Options{NoCache: true}, StagingDir: staging, KeepIncomplete: c.Bool("keep-incomplete")}
-	if !e.quiet && !e.json {
-		opts.Log = func(f string, a ...any) { fmt.Fprintf(e.stderr, f, a...) }
-	}
+	opts := scan.Options{Password: pw, Repo: repo.Options{NoCache: true}, StagingDir: staging, KeepIncomplete: c.Bool("keep-incomplete"), Log: progressLog(e)}
 	rep, err := scan.Scan(ctx, m, be, opts)
 	if rep != nil && (err == nil || len(rep.Volumes) > 0) {
 		if perr := printScan(e, rep); perr != nil {
@@ -392,6 +385,28 @@ func tapeScan(c *cli.Context) error {
 		return &exitErr{code: exitPartial}
 	}
 	return nil
+}
+
+// passwordAndMedia asks for the password of the repository on tape (its
+// key files come from tape) and opens the media for reading.
+func passwordAndMedia(e *env) (string, export.Media, error) {
+	pw, err := e.password("enter password of the repository on tape: ", false)
+	if err != nil {
+		return "", nil, err
+	}
+	m, err := openMedia(e, true)
+	if err != nil {
+		return "", nil, err
+	}
+	return pw, m, nil
+}
+
+// progressLog writes progress lines to stderr, unless --quiet or --json.
+func progressLog(e *env) func(string, ...any) {
+	if e.quiet || e.json {
+		return nil
+	}
+	return func(f string, a ...any) { fmt.Fprintf(e.stderr, f, a...) }
 }
 
 func hasMissing(sets []scan.SetInfo) bool {
@@ -467,12 +482,8 @@ func cmdTapeVerify() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if e.json {
-				if err := e.printJSON(rep); err != nil {
-					return err
-				}
-			} else {
-				printVerify(e, rep)
+			if err := printResult(e, rep, func() { printVerify(e, rep) }); err != nil {
+				return err
 			}
 			if !rep.Clean() {
 				return &exitErr{code: exitError, err: errors.New("tape verify found problems")}
@@ -640,5 +651,73 @@ func driveStatus(d tapeio.Drive) string {
 }
 
 func cmdTapeRestore() *cli.Command {
-	return &cli.Command{Name: "restore", Hidden: true, Action: func(*cli.Context) error { return errors.New("not yet") }}
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "restore the files of one snapshot straight from tape into a directory (no repository needed)",
+		ArgsUsage: "SNAPSHOT",
+		Flags: append(append(mediaFlags(), filterFlags()...),
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Required: true, Usage: "restore into `DIR`"},
+			&cli.StringSliceFlag{Name: "include", Aliases: []string{"i"}, Usage: "restore only paths matching `PATTERN`"},
+			&cli.StringSliceFlag{Name: "exclude", Aliases: []string{"e"}, Usage: "skip paths matching `PATTERN`"},
+		),
+		Action: tapeRestore,
+	}
+}
+
+func tapeRestore(c *cli.Context) error {
+	e := newEnv(c)
+	if c.NArg() != 1 {
+		return errors.New("tape restore needs one SNAPSHOT (id, prefix or latest)")
+	}
+	pw, m, err := passwordAndMedia(e)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	opts := scan.RestoreOptions{
+		Password: pw, Snapshot: c.Args().First(), Filter: snapshotFilter(c), Target: c.String("target"),
+		Includes: c.StringSlice("include"), Excludes: c.StringSlice("exclude"), Log: progressLog(e),
+	}
+	rep, err := scan.Restore(c.Context, m, opts)
+	if err != nil {
+		return err
+	}
+	if err := printResult(e, rep, func() { printTapeRestore(e, rep) }); err != nil {
+		return err
+	}
+	if !rep.Complete() {
+		return &exitErr{code: exitError, err: fmt.Errorf("tape restore incomplete: %d files affected, %d errors", len(rep.Affected), len(rep.Errors))}
+	}
+	return nil
+}
+
+// printResult prints rep as JSON with --json, else calls human.
+func printResult(e *env, rep any, human func()) error {
+	if e.json {
+		return e.printJSON(rep)
+	}
+	human()
+	return nil
+}
+
+func printTapeRestore(e *env, rep *scan.RestoreReport) {
+	for _, u := range rep.Unreadable {
+		e.printf("not read: %s\n", u)
+	}
+	for _, d := range rep.Damaged {
+		e.printf("damaged block: %s\n", d)
+	}
+	for _, f := range rep.Affected {
+		e.printf("INCOMPLETE %s: %s\n", f.Path, f.Error)
+	}
+	for _, s := range rep.Errors {
+		e.printf("error: %s\n", s)
+	}
+	if rep.Note != "" {
+		e.printf("note: %s\n", rep.Note)
+	}
+	secs := max(rep.ReadTime.Seconds(), 0.001)
+	e.printf("restored snapshot %s (%s, %v): %d files, %d dirs, %s from %d volumes in %d pass(es); read %s of tape in %s (%s/s)\n",
+		rep.Snapshot.Short(), rep.Time.Local().Format(time.DateTime), rep.Paths, rep.Files, rep.Dirs, humanBytes(rep.Bytes), len(rep.Volumes), rep.Passes,
+		humanBytes(rep.TapeBytes), rep.ReadTime.Round(time.Millisecond), humanBytes(int64(float64(rep.TapeBytes)/secs)))
 }

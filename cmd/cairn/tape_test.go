@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -188,6 +189,8 @@ func TestTapeExportScan(t *testing.T) {
 	t.Run("RoundTrip", f.testRoundTrip)
 	t.Run("MissingVolume", f.testMissingVolume)
 	t.Run("FlippedBit", f.testFlippedBit)
+	t.Run("Restore", f.testTapeRestore)
+	t.Run("RestoreFlippedBit", f.testTapeRestoreFlippedBit)
 	t.Run("Incremental", f.testIncremental) // last: it adds a set to the library
 }
 
@@ -430,6 +433,14 @@ func (f *tapeFixture) testIncremental(t *testing.T) {
 	}
 	rebuilt.checkClean()
 	f.restoreAndCompare(rebuilt, s.SnapshotID)
+	// Tape restore of the incremental snapshot: its unchanged trees are on
+	// the first set, so the incremental set's data goes by before the plan
+	// is complete and a second pass reads it.
+	trep, code, target := f.tapeRestore(f.lib, s.SnapshotID)
+	if code != 0 || !trep.Complete() || trep.Passes != 2 || trep.Note == "" || len(trep.Sets) != 2 {
+		t.Fatalf("tape restore of the incremental snapshot: exit %d, %+v", code, trep)
+	}
+	fstest.CompareTrees(t, fix3, filepath.Join(target, fix3))
 }
 
 // smallTapeRepo is a repository with one snapshot of one file of n
@@ -533,5 +544,159 @@ func TestTapeExportSince(t *testing.T) {
 	}
 	if res := tr.run("tape", "export", "--dry-run", "--since", "yesterday"); res.code == 0 {
 		t.Error("--since yesterday accepted")
+	}
+}
+
+// tapeRestore runs tape restore of snapshot id from lib into a new
+// directory and returns the report, the exit code and the directory.
+func (f *tapeFixture) tapeRestore(lib, id string, args ...string) (*scan.RestoreReport, int, string) {
+	t := f.tr.t
+	t.Helper()
+	target := filepath.Join(f.tr.dir, "tape-restore", fmt.Sprintf("%s-%d", id[:8], len(args)), filepath.Base(lib))
+	res := f.tr.run(append([]string{"tape", "restore", "--json", "--changer", changerURL(lib), "--target", target, id}, args...)...)
+	var rep scan.RestoreReport
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("tape restore exit %d, output %q, stderr %s: %v", res.code, res.stdout, res.stderr, err)
+	}
+	t.Logf("tape restore %.8s: %d files, %d bytes, %d volumes, %d pass(es), %d tape bytes in %v (%.1f MiB/s)",
+		id, rep.Files, rep.Bytes, len(rep.Volumes), rep.Passes, rep.TapeBytes, rep.ReadTime, float64(rep.TapeBytes)/rep.ReadTime.Seconds()/(1<<20))
+	return &rep, res.code, target
+}
+
+// testTapeRestore restores every snapshot straight from the volumes, in
+// one pass over volumes in order, and compares it with its source.
+func (f *tapeFixture) testTapeRestore(t *testing.T) {
+	f.tr.t = t
+	for _, id := range f.order {
+		rep, code, target := f.tapeRestore(f.lib, id)
+		if code != 0 || !rep.Complete() || rep.Passes != 1 || len(rep.Damaged) > 0 {
+			t.Fatalf("tape restore %.8s: exit %d, %+v", id, code, rep)
+		}
+		seqs := map[uint32]bool{}
+		for i, v := range rep.Volumes {
+			if seqs[v.Label.Seq] || (i > 0 && v.Label.Seq < rep.Volumes[i-1].Label.Seq) {
+				t.Errorf("volumes read %v: not once each, in order", rep.Volumes)
+			}
+			seqs[v.Label.Seq] = true
+		}
+		src := f.sources[id]
+		fstest.CompareTrees(t, src, filepath.Join(target, src))
+		if _, err := os.Stat(filepath.Join(target, ".cairn-tape-restore")); err == nil {
+			t.Error("staging directory left in the target")
+		}
+	}
+	// The fixture spans at least three volumes.
+	if rep, _, _ := f.tapeRestore(f.lib, f.order[0]); len(rep.Volumes) < 3 {
+		t.Errorf("snapshot %.8s read from %d volumes, want at least 3", f.order[0], len(rep.Volumes))
+	}
+	// --include restores only what it selects.
+	sub := "files"
+	rep, code, target := f.tapeRestore(f.lib, f.order[0], "--include", sub)
+	if code != 0 || rep.Files == 0 {
+		t.Fatalf("tape restore --include %s: exit %d, %+v", sub, code, rep)
+	}
+	src := f.sources[f.order[0]]
+	fstest.CompareTrees(t, filepath.Join(src, sub), filepath.Join(target, src, sub))
+	entries, _ := os.ReadDir(filepath.Join(target, src))
+	if len(entries) != 1 {
+		t.Errorf("--include %s restored %d top entries", sub, len(entries))
+	}
+}
+
+// testTapeRestoreFlippedBit flips a bit in a data pack: tape restore names
+// the files that use the damaged blobs, restores every other file intact
+// and exits non-zero.
+func (f *tapeFixture) testTapeRestoreFlippedBit(t *testing.T) {
+	f.tr.t = t
+	// The last pack file with three blocks in one extent: a data pack.
+	var vol uint32
+	var blk uint64
+	for _, cf := range f.catalog.Files {
+		if cf.Kind != "pack" {
+			continue
+		}
+		for _, e := range cf.Extents {
+			if e.Blocks >= 3 {
+				vol, blk = e.VolumeSeq, e.FirstBlock+1
+			}
+		}
+	}
+	if vol == 0 {
+		t.Fatal("no pack of three blocks")
+	}
+	lib := copyLib(t, f.lib)
+	flipRecordBit(t, f.slotPath(lib, vol), blk, 64+5000)
+	hit := 0
+	for _, id := range f.order {
+		rep, code, target := f.tapeRestore(lib, id)
+		if len(rep.Damaged) != 1 || rep.Damaged[0].VolumeSeq != vol || rep.Damaged[0].Block != blk {
+			// The set is read only as far as the snapshot needs.
+			if len(rep.Affected) > 0 {
+				t.Errorf("snapshot %.8s: files affected %v, damage %+v", id, rep.Affected, rep.Damaged)
+			}
+		}
+		src := f.sources[id]
+		affected := map[string]bool{}
+		for _, a := range rep.Affected {
+			affected[a.Path] = true
+		}
+		if len(affected) > 0 {
+			hit++
+			if code == 0 {
+				t.Errorf("snapshot %.8s: %d files affected, exit 0", id, len(affected))
+			}
+			if human := f.tr.run("tape", "restore", "--changer", changerURL(lib), "--target", target+"-human", id); !strings.Contains(human.stdout, "INCOMPLETE "+rep.Affected[0].Path) {
+				t.Errorf("human output does not name %s:\n%s", rep.Affected[0].Path, human.stdout)
+			}
+		} else if code != 0 {
+			t.Errorf("snapshot %.8s: exit %d without affected files: %+v", id, code, rep)
+		}
+		compareExcept(t, src, filepath.Join(target, src), affected)
+	}
+	if hit == 0 {
+		t.Fatalf("no snapshot restore reported files affected by the flipped bit in volume %d block %d", vol, blk)
+	}
+}
+
+// compareExcept checks that every regular file under src that is not in
+// affected (paths relative to the target) was restored with its content
+// and mode, and that every affected file is there but shorter.
+func compareExcept(t *testing.T, src, dst string, affected map[string]bool) {
+	t.Helper()
+	rel0 := strings.TrimPrefix(src, "/")
+	seen := 0
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || !fi.Mode().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		q := filepath.Join(dst, rel)
+		gi, err := os.Lstat(q)
+		if err != nil {
+			t.Errorf("%s not restored: %v", rel, err)
+			return nil
+		}
+		if affected[filepath.Join(rel0, rel)] {
+			seen++
+			if gi.Size() >= fi.Size() {
+				t.Errorf("affected %s has %d bytes, source %d: not cut", rel, gi.Size(), fi.Size())
+			}
+			return nil
+		}
+		if gi.Mode() != fi.Mode() || !gi.ModTime().Equal(fi.ModTime()) {
+			t.Errorf("%s: mode %v mtime %v, source %v %v", rel, gi.Mode(), gi.ModTime(), fi.Mode(), fi.ModTime())
+		}
+		a, _ := os.ReadFile(p)
+		b, _ := os.ReadFile(q)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs from the source but is not named affected", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(affected) {
+		t.Errorf("%d affected files named, %d found under %s: %v", len(affected), seen, src, affected)
 	}
 }
