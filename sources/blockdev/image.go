@@ -40,6 +40,12 @@ type ImageOptions struct {
 	// Workers bounds concurrent blob saves and, on a full read, the
 	// segments chunked in parallel; 0 means runtime.NumCPU().
 	Workers int
+	// SplitWorkers, if set, bounds the segments chunked in parallel on a
+	// full read instead of Workers. chunker.Split reads parallel segments
+	// twice (to find boundaries, then when emitting chunks); 1 chunks
+	// sequentially and reads every byte once, for a source where a read
+	// costs network traffic (a remote disk, which then reads ahead itself).
+	SplitWorkers int
 	// Progress, if set, is called after each chunk with the bytes of the
 	// image done so far (read or reused), from one goroutine.
 	Progress func(done int64)
@@ -133,7 +139,11 @@ func SaveImage(ctx context.Context, s Saver, ra io.ReaderAt, size int64, opts Im
 		}
 	}
 	if !incremental && err == nil {
-		err = chunker.Split(ctx, ra, 0, size, opts.Chunker, min(workers, maxSplitWorkers), add)
+		splitWorkers := min(workers, maxSplitWorkers)
+		if opts.SplitWorkers > 0 {
+			splitWorkers = opts.SplitWorkers
+		}
+		err = chunker.Split(ctx, ra, 0, size, opts.Chunker, splitWorkers, add)
 	}
 	content, serr := sv.wait()
 	st.Duration = time.Since(start)

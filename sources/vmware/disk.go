@@ -3,6 +3,7 @@ package vmware
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -69,12 +70,20 @@ func (b *run) backupDisk(ctx context.Context, snap *vmSnapshot, d vdisk, flat ob
 		retry = *b.opts.retry
 	}
 	rd := newDSReader(ctx, b.c.vim.Client, b.dsURL(flat), d.capacity, alloc, b.opts.Workers, retry)
+	// A full read is chunked in one stream, so that every byte crosses the
+	// network once (parallel chunking reads each segment twice), and
+	// reads ahead with Workers requests in flight. An incremental jumps
+	// from change to change: read-ahead would fetch what is not needed.
+	var src io.ReaderAt = rd
+	if !incremental {
+		src = newReadAhead(ctx, rd, d.capacity, readAheadBlock, b.opts.Workers)
+	}
 	iopts := blockdev.ImageOptions{Chunker: b.opts.Chunker, Parent: parent, Changed: changed,
-		Incremental: incremental, Workers: b.opts.Workers}
+		Incremental: incremental, Workers: b.opts.Workers, SplitWorkers: 1}
 	if b.opts.Progress != nil {
 		iopts.Progress = func(done int64) { b.opts.Progress(doneBefore+done, b.res.TotalBytes) }
 	}
-	content, st, err := blockdev.SaveImage(ctx, b.r, rd, d.capacity, iopts)
+	content, st, err := blockdev.SaveImage(ctx, b.r, src, d.capacity, iopts)
 	dd.BytesRead = rd.fetched.Load()
 	b.res.BytesRead += dd.BytesRead
 	if err != nil {

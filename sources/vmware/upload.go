@@ -134,8 +134,9 @@ func RestoreToDatastore(ctx context.Context, c *Client, l blockdev.Loader, root 
 		}
 	}
 
-	body := &countingReader{r: stream.Reader(ctx, l, splitHoles(data)), progress: t.Progress}
-	defer body.r.(io.Closer).Close()
+	content := stream.Reader(ctx, l, splitHoles(data))
+	defer content.Close() // stops the repository reads if the upload ends early
+	body := &countingReader{r: content, progress: t.Progress}
 	if err := c.upload(ctx, dc, ds, flatPath, body, size); err != nil {
 		// A partial flat file would look like a disk: delete it, also
 		// when ctx was cancelled.
