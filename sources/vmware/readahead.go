@@ -44,24 +44,16 @@ func newReadAhead(ctx context.Context, ra io.ReaderAt, size, block int64, depth 
 func (r *readAhead) ReadAt(p []byte, off int64) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if off >= r.size {
-		return 0, io.EOF
-	}
-	want := len(p)
-	if rem := r.size - off; int64(want) > rem {
-		p = p[:rem]
-	}
-	for done := 0; done < len(p); {
-		b, err := r.blockAt(off + int64(done))
-		if err != nil {
-			return done, err
+	return readAtSized(p, off, r.size, func(p []byte, off int64) (int, error) {
+		for done := 0; done < len(p); {
+			b, err := r.blockAt(off + int64(done))
+			if err != nil {
+				return done, err
+			}
+			done += copy(p[done:], b.data[off+int64(done)-b.off:])
 		}
-		done += copy(p[done:], b.data[off+int64(done)-b.off:])
-	}
-	if len(p) < want {
-		return len(p), io.EOF
-	}
-	return len(p), nil
+		return len(p), nil
+	})
 }
 
 // blockAt returns the fetched block holding pos, moving the window there

@@ -47,23 +47,35 @@ func newDSReader(ctx context.Context, sc *soap.Client, u *url.URL, size int64, a
 
 // ReadAt implements io.ReaderAt.
 func (r *dsReader) ReadAt(p []byte, off int64) (int, error) {
-	if off >= r.size {
+	return readAtSized(p, off, r.size, func(p []byte, off int64) (int, error) {
+		for done := 0; done < len(p); {
+			pos := off + int64(done)
+			n, hole := r.span(pos, int64(len(p)-done))
+			buf := p[done : done+int(n)]
+			if hole {
+				clear(buf)
+			} else if err := r.fetch(buf, pos); err != nil {
+				return done, err
+			}
+			done += int(n)
+		}
+		return len(p), nil
+	})
+}
+
+// readAtSized implements ReadAt for a source of size bytes: it clips p to
+// the source, has fill fill all of it (or say how much it filled before
+// failing), and reports io.EOF for a read that reaches past the end.
+func readAtSized(p []byte, off, size int64, fill func(p []byte, off int64) (int, error)) (int, error) {
+	if off >= size {
 		return 0, io.EOF
 	}
 	want := len(p)
-	if rem := r.size - off; int64(want) > rem {
+	if rem := size - off; int64(want) > rem {
 		p = p[:rem]
 	}
-	for done := 0; done < len(p); {
-		pos := off + int64(done)
-		n, hole := r.span(pos, int64(len(p)-done))
-		buf := p[done : done+int(n)]
-		if hole {
-			clear(buf)
-		} else if err := r.fetch(buf, pos); err != nil {
-			return done, err
-		}
-		done += int(n)
+	if n, err := fill(p, off); err != nil {
+		return n, err
 	}
 	if len(p) < want {
 		return len(p), io.EOF
