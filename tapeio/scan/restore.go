@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"time"
@@ -194,6 +195,9 @@ func (x *tapeRestore) survey(ctx context.Context) error {
 		}
 		if errors.Is(err, tapeio.ErrNoMedium) {
 			continue
+		}
+		if errors.Is(err, io.EOF) {
+			break // the operator ended the cartridge prompts (Ctrl-D)
 		}
 		if err != nil || l.Seq == 0 {
 			x.rep.Unreadable = append(x.rep.Unreadable, fmt.Sprintf("%s: %v", x.m.Name(i), err))

@@ -145,21 +145,12 @@ func (p *restorePlan) stagedPath(i int) string {
 	return filepath.Join(p.staging, strconv.Itoa(i))
 }
 
-// createStaged makes the staging directory and an empty file for every
-// planned file; content is written into them at its offsets as blobs
-// arrive, leaving holes unwritten.
+// createStaged makes the staging directory. A staged file is created when
+// its first blob arrives, and content is written into it at its offsets,
+// leaving holes unwritten.
 func (p *restorePlan) createStaged() error {
 	if err := os.MkdirAll(p.staging, 0o700); err != nil {
 		return fmt.Errorf("tape restore: %w", err)
-	}
-	for i := range p.files {
-		f, err := os.OpenFile(p.stagedPath(i), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return fmt.Errorf("tape restore: %w", err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("tape restore: %w", err)
-		}
 	}
 	return nil
 }
@@ -196,7 +187,7 @@ func (p *restorePlan) file(i int) (*os.File, error) {
 			break
 		}
 	}
-	f, err := os.OpenFile(p.stagedPath(i), os.O_WRONLY, 0)
+	f, err := os.OpenFile(p.stagedPath(i), os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +232,14 @@ func (p *restorePlan) prewritten(n *tree.Node, dst string) (string, int64, error
 	}
 	f := p.files[i]
 	if f.firstLost >= 0 {
+		// Nothing may have arrived for it at all.
+		sf, err := os.OpenFile(p.stagedPath(i), os.O_WRONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return "", 0, err
+		}
+		if err := sf.Close(); err != nil {
+			return "", 0, err
+		}
 		return p.stagedPath(i), f.firstLost, f.lostWhy
 	}
 	return p.stagedPath(i), int64(n.ContentSize()), nil
