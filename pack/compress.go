@@ -18,6 +18,12 @@ var encoder = sync.OnceValue(func() *zstd.Encoder {
 		// The AEAD tag and the keyed blob id already verify the
 		// plaintext; a frame checksum would add 4 bytes and time for nothing.
 		zstd.WithEncoderCRC(false),
+		// Each encoder state keeps a history of twice the window (once
+		// the window plus a block with lower memory): the default 8 MiB
+		// window cost 16 MiB per core. Chunks average 1 MiB, so a 2 MiB
+		// window still spans nearly all of them.
+		zstd.WithWindowSize(2<<20),
+		zstd.WithLowerEncoderMem(true),
 	)
 	if err != nil {
 		panic(fmt.Sprintf("pack: zstd encoder options: %v", err)) // static options: cannot happen
@@ -51,6 +57,18 @@ func Compress(dst, plaintext []byte) (payload []byte, compressed bool) {
 		return plaintext, false
 	}
 	return out, true
+}
+
+// CompressBuffer is Compress for a caller that recycles dst: it also
+// returns the buffer the encoder wrote to (dst's storage, or a larger one
+// when dst was too small), to be passed as dst next time, whether or not
+// the payload is that buffer.
+func CompressBuffer(dst, plaintext []byte) (payload, buf []byte, compressed bool) {
+	out, ok := compress(dst, plaintext)
+	if !ok {
+		return plaintext, out[:0], false
+	}
+	return out, out[:0], true
 }
 
 // compress is Compress returning the encoder's output buffer even when it

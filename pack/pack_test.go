@@ -277,3 +277,48 @@ func TestBlobTypeString(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterBufferReuse: a writer sealing into a given buffer (too small,
+// so it grows) and then into the arena of its finalized predecessor gives
+// valid packs, whose bytes do not share the arena.
+func TestWriterBufferReuse(t *testing.T) {
+	master := testKey(3)
+	w, err := NewWriterBuffer(master, make([]byte, 7, 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Buffer() != nil {
+		t.Fatal("Buffer before Finalize is not nil")
+	}
+	for i := 0; i < 2; i++ {
+		for _, s := range smallSpecs() {
+			p := append(bytes.Clone(s.plain), byte(i), 'x')
+			if err := w.Add(s.typ, master.BlobID(p), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, _, salt, blobs, err := w.Finalize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := w.Buffer()
+		if len(buf) != 0 || cap(buf) < len(data)-HeaderSize-tailSize-minTrailerSealed-entrySize*len(blobs) {
+			t.Fatalf("Buffer: len %d cap %d after a pack of %d bytes", len(buf), cap(buf), len(data))
+		}
+		// Scribble over the arena: the pack must not change.
+		buf = buf[:cap(buf)]
+		for j := range buf {
+			buf[j] = 0xAA
+		}
+		aead := KeyFor(master, salt)
+		for _, b := range blobs {
+			got, err := DecodeBlob(master, aead, data[b.Offset:b.Offset+b.Length], b, nil)
+			if err != nil || master.BlobID(got) != b.ID {
+				t.Fatalf("pack %d blob %s: %v", i, b.ID.Short(), err)
+			}
+		}
+		if w, err = NewWriterBuffer(master, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -9,16 +9,20 @@ import (
 	"cairn/internal/crypto"
 )
 
-// Writer assembles one pack in memory: it holds every sealed blob until
-// Finalize, which needs the pack's size once more for the file it returns.
-// Not safe for concurrent use: callers compress in parallel with Compress
-// and hand the payloads to AddPayload from one goroutine.
+// Writer assembles one pack in memory: it seals every blob into one
+// buffer (the arena) until Finalize, which needs the pack's size once more
+// for the file it returns. Not safe for concurrent use: callers compress in
+// parallel with Compress and hand the payloads to AddPayload from one
+// goroutine.
 type Writer struct {
 	salt  Salt
 	aead  *crypto.AEAD
 	blobs []pendingBlob
 	ids   map[crypto.ID]struct{}
 	size  uint64 // pack header plus every blob so far
+	// arena holds the sealed blobs (header and sealed payload) in the order
+	// they were added; Buffer hands it back once Finalize has copied them.
+	arena []byte
 	// scratch is reused by Add for the compressed form, which AddPayload
 	// copies into the sealed blob.
 	scratch []byte
@@ -28,11 +32,19 @@ type Writer struct {
 // pendingBlob is a sealed blob waiting for Finalize to place it.
 type pendingBlob struct {
 	entry trailerEntry // Offset is set by Finalize
-	data  []byte       // blob header and sealed payload
+	start int          // blob header and sealed payload: arena[start:start+entry.Length]
 }
 
 // NewWriter starts a pack with a fresh random salt.
 func NewWriter(master *crypto.Key) (*Writer, error) {
+	return NewWriterBuffer(master, nil)
+}
+
+// NewWriterBuffer is NewWriter sealing the blobs into buf's storage, which
+// the writer then owns: a caller that knows the pack size passes a buffer
+// of that capacity (from an earlier writer's Buffer) so that adding blobs
+// neither allocates nor copies.
+func NewWriterBuffer(master *crypto.Key, buf []byte) (*Writer, error) {
 	if master == nil {
 		return nil, fmt.Errorf("new pack writer: nil master key")
 	}
@@ -41,11 +53,24 @@ func NewWriter(master *crypto.Key) (*Writer, error) {
 		return nil, fmt.Errorf("new pack writer: read salt: %w", err)
 	}
 	return &Writer{
-		salt: salt,
-		aead: KeyFor(master, salt),
-		ids:  make(map[crypto.ID]struct{}),
-		size: HeaderSize,
+		salt:  salt,
+		aead:  KeyFor(master, salt),
+		ids:   make(map[crypto.ID]struct{}),
+		size:  HeaderSize,
+		arena: buf[:0],
 	}, nil
+}
+
+// Buffer returns the writer's arena for reuse by another writer
+// (NewWriterBuffer) once Finalize has returned, nil before. The pack's
+// bytes from Finalize do not share it.
+func (w *Writer) Buffer() []byte {
+	if !w.done {
+		return nil
+	}
+	b := w.arena[:0]
+	w.arena = nil
+	return b
 }
 
 // Add compresses and seals plaintext as blob id of type t.
@@ -91,16 +116,16 @@ func (w *Writer) AddPayload(t BlobType, id crypto.ID, payload []byte, compressed
 	h.marshal(&hb)
 	var ad [headerAuthSize]byte
 	copy(ad[:], hb[:headerAuthSize]) // the AEAD's dst and additional data must not overlap
-	data := make([]byte, 0, h.length())
-	data = append(data, hb[:]...)
-	data = w.aead.Seal(data, payload, ad[:])
+	start := len(w.arena)
+	w.arena = append(w.arena, hb[:]...)
+	w.arena = w.aead.Seal(w.arena, payload, ad[:])
 
 	w.blobs = append(w.blobs, pendingBlob{
 		entry: trailerEntry{
 			Blob:  Blob{Type: t, ID: id, Length: uint32(h.length()), RawLength: uint32(rawLen)},
 			flags: flags,
 		},
-		data: data,
+		start: start,
 	})
 	w.ids[id] = struct{}{}
 	w.size += h.length()
@@ -148,8 +173,7 @@ func (w *Writer) Finalize() (data []byte, id crypto.ID, salt Salt, blobs []Blob,
 	for i := range w.blobs {
 		p := &w.blobs[i]
 		p.entry.Offset = uint32(len(data))
-		data = append(data, p.data...)
-		p.data = nil // let the collector take sealed blobs as they are copied
+		data = append(data, w.arena[p.start:p.start+int(p.entry.Length)]...)
 		entries[i] = p.entry
 		blobs[i] = p.entry.Blob
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"cairn/index"
 	"cairn/internal/crypto"
@@ -38,12 +39,20 @@ func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id cry
 	if err != nil || known {
 		return false, err
 	}
-	payload, compressed := pack.Compress(nil, data)
+	buf := r.bufs.payload()
+	payload, grown, compressed := pack.CompressBuffer(*buf, data)
+	*buf = grown
+	// AddPayload seals a copy into the pack: the buffer is free after it.
+	defer r.bufs.payloads.Put(buf)
 
 	r.mu.Lock()
 	w := r.packers[t]
 	if w == nil {
-		if w, err = pack.NewWriter(r.key); err != nil {
+		var arena []byte
+		if t == pack.DataBlob { // tree packs fill slowly: let them grow
+			arena = r.bufs.arena(r.cfg.PackSize)
+		}
+		if w, err = pack.NewWriterBuffer(r.key, arena); err != nil {
 			r.mu.Unlock()
 			return false, fmt.Errorf("new pack: %w", err)
 		}
@@ -68,6 +77,43 @@ func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id cry
 		}
 	}
 	return true, nil
+}
+
+// saveBuffers recycles the large buffers of the save path, which would
+// otherwise be allocated (and zeroed) for every blob and every pack: the
+// compressed payload of a blob being saved, and pack writers' arenas.
+type saveBuffers struct {
+	payloads sync.Pool // *[]byte
+	arenas   sync.Pool // *[]byte
+}
+
+// payload returns a buffer for one blob's compressed form; the caller puts
+// it back once the payload is sealed.
+func (b *saveBuffers) payload() *[]byte {
+	if p, ok := b.payloads.Get().(*[]byte); ok {
+		return p
+	}
+	return new([]byte)
+}
+
+// arenaSlack is the room past the pack size that an arena is made with:
+// a pack is closed once it reaches the pack size, so its last blob ends
+// beyond it.
+const arenaSlack = 1 << 20
+
+// arena returns an empty buffer for a pack writer of packSize bytes.
+func (b *saveBuffers) arena(packSize int) []byte {
+	if p, ok := b.arenas.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, 0, packSize+arenaSlack)
+}
+
+// putArena returns a finalized writer's arena.
+func (b *saveBuffers) putArena(buf []byte) {
+	if cap(buf) > 0 {
+		b.arenas.Put(&buf)
+	}
 }
 
 // uploadAsync hands a full pack to a background upload, waiting while
@@ -142,6 +188,7 @@ func (r *Repository) writePack(ctx context.Context, w *pack.Writer) error {
 	if err != nil {
 		return fmt.Errorf("finalize pack: %w", err)
 	}
+	r.bufs.putArena(w.Buffer())
 	if err := r.be.Save(ctx, backend.Handle{Type: backend.PackFile, Name: id.String()}, data); err != nil {
 		return fmt.Errorf("save pack %s: %w", id.Short(), err)
 	}

@@ -74,6 +74,7 @@ type Repository struct {
 	uploadSem chan struct{}  // bounds packs being uploaded in the background
 	uploads   sync.WaitGroup // uploads in flight; Flush waits for them
 	uploadErr error          // first failed upload, under mu
+	bufs      saveBuffers    // recycled payload and pack buffers (blobs.go)
 }
 
 // SaveStats count what SaveBlob stored in this session.

@@ -34,11 +34,11 @@ const maxSplitWorkers = 4
 const maxFilesInFlight = 256
 
 // saveBudgetChunks is the byte budget for chunks queued or being saved, in
-// maximum chunk sizes (8 MiB by default), and minSaveBudget its floor for
-// small test parameters: room for a maximal chunk being saved while the
-// readers queue the next ones.
+// maximum chunk sizes (8 MiB by default: eight average chunks, enough to
+// keep the savers busy), and minSaveBudget its floor for small test
+// parameters.
 const (
-	saveBudgetChunks = 2
+	saveBudgetChunks = 1
 	minSaveBudget    = 4 << 20
 )
 
