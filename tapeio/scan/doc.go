@@ -1,7 +1,9 @@
 // Package scan reads export sets back: Scan rebuilds a working repository
 // from volumes alone (no catalog, no original repository), Verify re-reads
 // every block of a set and checks every file, List reads labels and
-// catalogs.
+// catalogs, and Restore restores one snapshot's files straight from the
+// volumes into a directory (planned from the trees, which a set holds
+// before its data, then written as the data streams by).
 //
 // Scan reads every volume block by block, in any order, and keeps every
 // intact block: a damaged block costs only the bytes it carried, because
