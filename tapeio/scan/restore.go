@@ -162,6 +162,7 @@ type tapeRestore struct {
 	dataPacks  map[crypto.ID]*index.PackInfo // only the blobs still needed
 	why        map[crypto.ID]error
 	skipped    bool // a data pack went by before the plan could be made
+	newTrees   bool // trees arrived since the plan was last tried
 }
 
 // survey reads every medium's label, and config, keys, snapshots and

@@ -160,12 +160,17 @@ func (x *tapeRestore) stream(id crypto.ID) (*packStream, error) {
 		}
 		return newPackStream(x.key, pi, want, func(b pack.Blob, plain []byte) error {
 			x.trees[b.ID] = append([]byte(nil), plain...)
+			x.newTrees = true
 			return nil
 		}, func(pack.Blob, error) {}), nil
 	}
 	if x.plan == nil {
-		if err := x.makePlan(false); err != nil {
-			return nil, err
+		// Walking the snapshot again is worth it only with new trees.
+		if x.newTrees {
+			x.newTrees = false
+			if err := x.makePlan(false); err != nil {
+				return nil, err
+			}
 		}
 		if x.plan == nil {
 			x.skipped = true
