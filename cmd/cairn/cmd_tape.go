@@ -707,6 +707,9 @@ func printTapeRestore(e *env, rep *scan.RestoreReport) {
 	for _, d := range rep.Damaged {
 		e.printf("damaged block: %s\n", d)
 	}
+	for _, v := range rep.Missing {
+		e.printf("missing: %s\n", v)
+	}
 	for _, f := range rep.Affected {
 		e.printf("INCOMPLETE %s: %s\n", f.Path, f.Error)
 	}

@@ -50,7 +50,9 @@ type RestoreReport struct {
 	Note       string       `json:"note,omitempty"`
 	Volumes    []VolumeInfo `json:"volumes"`
 	Unreadable []string     `json:"unreadable,omitempty"`
-	Damaged    []Damage     `json:"damaged_blocks,omitempty"`
+	// Missing names volumes of the sets read that were not offered.
+	Missing []string `json:"missing_volumes,omitempty"`
+	Damaged []Damage `json:"damaged_blocks,omitempty"`
 	// Affected are files whose content is incomplete (cut at the first
 	// chunk that could not be read).
 	Affected     []AffectedFile `json:"affected_files,omitempty"`

@@ -70,6 +70,7 @@ func (x *tapeRestore) readSet(ctx context.Context, s *tapeSet) error {
 		seqs = append(seqs, seq)
 	}
 	slices.Sort(seqs)
+	x.noteMissing(s, seqs)
 	streams := map[uint32]*packStream{} // by set file; nil: skipped
 	names := map[uint32]crypto.ID{}
 	defer func() {
@@ -97,6 +98,10 @@ func (x *tapeRestore) readSet(ctx context.Context, s *tapeSet) error {
 		})
 		x.m.Release()
 		info.Medium = name
+		if info.EndOfSet > 0 && s.total == 0 {
+			s.total = info.EndOfSet
+			x.noteMissing(s, seqs)
+		}
 		x.rep.Volumes = append(x.rep.Volumes, info)
 		x.rep.TapeBytes += int64(info.Blocks) * int64(info.Label.BlockSize)
 		x.opts.Log("read %s: volume %d of set %.8s, %d blocks\n", name, info.Label.Seq, s.id, info.Blocks)
@@ -105,6 +110,19 @@ func (x *tapeRestore) readSet(ctx context.Context, s *tapeSet) error {
 		}
 	}
 	return nil
+}
+
+// noteMissing records the volumes of s below its highest (or, once the
+// end-of-set trailer was read, its last) sequence number that were not
+// offered.
+func (x *tapeRestore) noteMissing(s *tapeSet, seqs []uint32) {
+	last := max(s.total, seqs[len(seqs)-1])
+	for v := uint32(1); v <= last; v++ {
+		m := fmt.Sprintf("set %.8s volume %d", s.id, v)
+		if _, ok := s.media[v]; !ok && !slices.Contains(x.rep.Missing, m) {
+			x.rep.Missing = append(x.rep.Missing, m)
+		}
+	}
 }
 
 // block handles one intact block of a set being read.
