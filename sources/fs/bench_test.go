@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -22,35 +23,47 @@ func defaultTestParams() chunker.Params {
 }
 
 // BenchmarkBackupTree backs up $CAIRN_BENCH_DIR (default GOROOT/src) with
-// default chunk sizes, then again with the first as parent.
+// default chunk sizes, then again with the first as parent, with one
+// worker and with one per CPU ($CAIRN_BENCH_WORKERS overrides the latter):
+// full-MB/s against workers is the pipeline's scaling, and cpu% (process
+// CPU time over wall time) says whether the cores were kept busy.
 func BenchmarkBackupTree(b *testing.B) {
 	dir := os.Getenv("CAIRN_BENCH_DIR")
 	if dir == "" {
 		dir = filepath.Join(runtime.GOROOT(), "src")
 	}
-	for i := 0; i < b.N; i++ {
-		r := newMemRepo()
-		r.discardData = true
-		workers, _ := strconv.Atoi(os.Getenv("CAIRN_BENCH_WORKERS"))
-		opts := Options{Chunker: defaultTestParams(), Workers: workers}
-		start, cpu0 := time.Now(), cpuTime()
-		first, err := Backup(context.Background(), r, []string{dir}, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		full, fullCPU := time.Since(start), cpuTime()-cpu0
-		opts.ParentRoot = &first.Root
-		start, cpu0 = time.Now(), cpuTime()
-		second, err := Backup(context.Background(), r, []string{dir}, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		incr, incrCPU := time.Since(start), cpuTime()-cpu0
-		s := first.Stats
-		b.Logf("%s: %d files, %d MB: full %v wall, %v CPU (%.0f MB/s); unchanged incremental %v wall, %v CPU, read %d bytes; peak RSS %d MiB",
-			dir, s.TotalFiles, s.TotalBytes>>20, full.Round(time.Millisecond), fullCPU.Round(time.Millisecond),
-			float64(s.BytesRead)/full.Seconds()/1e6, incr.Round(time.Millisecond), incrCPU.Round(time.Millisecond),
-			second.Stats.BytesRead, peakRSS()>>20)
+	many, _ := strconv.Atoi(os.Getenv("CAIRN_BENCH_WORKERS"))
+	if many < 1 {
+		many = runtime.NumCPU()
+	}
+	for _, workers := range []int{1, many} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				r := newMemRepo()
+				r.discardData = true
+				opts := Options{Chunker: defaultTestParams(), Workers: workers}
+				start, cpu0 := time.Now(), cpuTime()
+				first, err := Backup(context.Background(), r, []string{dir}, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				full, fullCPU := time.Since(start), cpuTime()-cpu0
+				opts.ParentRoot = &first.Root
+				start, cpu0 = time.Now(), cpuTime()
+				second, err := Backup(context.Background(), r, []string{dir}, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				incr, incrCPU := time.Since(start), cpuTime()-cpu0
+				s := first.Stats
+				b.ReportMetric(float64(s.BytesRead)/full.Seconds()/1e6, "full-MB/s")
+				b.ReportMetric(100*fullCPU.Seconds()/full.Seconds(), "full-cpu%")
+				b.ReportMetric(float64(incr.Milliseconds()), "unchanged-ms")
+				b.Logf("%s: %d files, %d MB: full %v wall, %v CPU; unchanged incremental %v wall, %v CPU, read %d bytes; peak RSS %d MiB",
+					dir, s.TotalFiles, s.TotalBytes>>20, full.Round(time.Millisecond), fullCPU.Round(time.Millisecond),
+					incr.Round(time.Millisecond), incrCPU.Round(time.Millisecond), second.Stats.BytesRead, peakRSS()>>20)
+			}
+		})
 	}
 }
 
@@ -78,10 +91,12 @@ func BenchmarkLargeFile(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		r := newMemRepo()
 		r.discardData = true
+		start, cpu0 := time.Now(), cpuTime()
 		res, err := Backup(context.Background(), r, []string{p}, Options{Chunker: defaultTestParams()})
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.ReportMetric(100*(cpuTime()-cpu0).Seconds()/time.Since(start).Seconds(), "cpu%")
 		b.ReportMetric(float64(res.Stats.BytesRead)/float64(int64(mb)<<20), "read/size")
 	}
 	b.ReportMetric(float64(peakRSS()>>20), "peakRSS-MiB")
