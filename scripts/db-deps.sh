@@ -5,9 +5,54 @@
 # busybox-static (the Docker test's image). Idempotent
 # and quick when everything is present. PostgreSQL 15 is expected from the
 # machine image (/usr/lib/postgresql/15/bin). MongoDB has no Debian 12
-# package and is not installed. The packages' own services are not started:
-# the tests start private servers on loopback or unix sockets themselves.
+# package: the MongoDB tests use FerretDB v1 (MongoDB wire protocol over
+# SQLite) and the real mongodump/mongorestore/mongoimport/mongoexport, both
+# built from the Go module proxy into $(go env GOPATH)/bin (mongo_deps,
+# below). The packages' own services are not started: the tests start
+# private servers on loopback or unix sockets themselves.
 set -euo pipefail
+
+# mongo-tools has no semver tags; this pseudo-version is commit 6d4f001be3fc
+# (2024-07-24). Newer ones send insert option bypassEmptyTsReplacement,
+# which FerretDB v1 rejects. The checksum database does not answer for this
+# module here, so the module's hash is pinned and checked below instead.
+MONGO_TOOLS=github.com/mongodb/mongo-tools
+MONGO_TOOLS_VERSION=v0.0.0-20240724183527-6d4f001be3fc
+MONGO_TOOLS_SUM=h1:BOTtfrCNuPnXgnEDvmXYiP0K8WF5JzDh3dQwZ9QThF0=
+FERRETDB=github.com/FerretDB/FerretDB
+FERRETDB_VERSION=v1.24.0
+
+# mongo_deps builds what is missing into GOPATH/bin, outside any module
+# (a temp dir), so no go.mod is touched. Cached by the module cache.
+mongo_deps() {
+  command -v go >/dev/null 2>&1 || { echo "db-deps: no go; MongoDB tests will skip" >&2; return 0; }
+  local bin tmp dir
+  bin="$(go env GOPATH)/bin"
+  mkdir -p "$bin"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  field() { sed -n "s/^[[:space:]]*\"$1\": \"\\(.*\\)\",\$/\\1/p" "$2"; }
+  if ! [ -x "$bin/mongodump" ] || ! [ -x "$bin/mongorestore" ] || ! [ -x "$bin/mongoimport" ] || ! [ -x "$bin/mongoexport" ]; then
+    (cd "$tmp" && GOFLAGS=-mod=mod GONOSUMDB=$MONGO_TOOLS go mod download -json "$MONGO_TOOLS@$MONGO_TOOLS_VERSION") >"$tmp/tools.json"
+    if [ "$(field Sum "$tmp/tools.json")" != "$MONGO_TOOLS_SUM" ]; then
+      echo "db-deps: $MONGO_TOOLS@$MONGO_TOOLS_VERSION: hash $(field Sum "$tmp/tools.json"), want $MONGO_TOOLS_SUM" >&2
+      return 1
+    fi
+    dir=$(field Dir "$tmp/tools.json")
+    for t in mongodump mongorestore mongoimport mongoexport; do
+      (cd "$dir" && GOFLAGS=-mod=mod GONOSUMDB=$MONGO_TOOLS go build -o "$bin/$t" "./$t/main")
+    done
+  fi
+  if ! [ -x "$bin/ferretdb" ]; then
+    (cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "$FERRETDB@$FERRETDB_VERSION") >"$tmp/ferretdb.json"
+    # FerretDB embeds build/version/version.txt, which module zips lack.
+    cp -r "$(field Dir "$tmp/ferretdb.json")" "$tmp/ferretdb"
+    chmod -R u+w "$tmp/ferretdb"
+    echo "$FERRETDB_VERSION" >"$tmp/ferretdb/build/version/version.txt"
+    (cd "$tmp/ferretdb" && GOFLAGS=-mod=mod go build -o "$bin/ferretdb" ./cmd/ferretdb)
+  fi
+}
+mongo_deps
 need=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb-dump >/dev/null 2>&1 || need+=(mariadb-client)

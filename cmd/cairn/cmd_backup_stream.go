@@ -172,6 +172,7 @@ func cmdBackupDB() *cli.Command {
 			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to the snapshot"},
 			&cli.StringFlag{Name: "snapshot-host", Usage: "record `HOST` in the snapshot instead of this host's name"},
 			&cli.IntFlag{Name: "workers", Usage: "concurrent chunk savers"},
+			&cli.BoolFlag{Name: "raw-dump", Usage: "mysql/mariadb: store the dump tool's output unchanged (one INSERT per row) instead of re-cutting extended INSERTs"},
 		),
 		Action: func(c *cli.Context) error {
 			if delegated, err := delegateStream(c); delegated {
@@ -196,7 +197,7 @@ func cmdBackupDB() *cli.Command {
 			sn, err := db.Backup(c.Context, stream.Repository{Repository: r}, conn, db.Options{
 				Host: c.String("snapshot-host"), Tags: c.StringSlice("tag"), Name: c.String("name"),
 				Save:   stream.SaveOptions{Chunker: r.ChunkerParams(), Workers: c.Int("workers")},
-				Stderr: e.stderr, BinDir: c.String("bin-dir"),
+				Stderr: e.stderr, BinDir: c.String("bin-dir"), RawDump: c.Bool("raw-dump"),
 			})
 			if err != nil {
 				return err

@@ -36,6 +36,8 @@ type Conn struct {
 
 	// binDir is searched first for the engine's programs.
 	binDir string
+	// rawDump asks for the tool's output unchanged (Options.RawDump).
+	rawDump bool
 }
 
 // Engines lists the supported engine names.

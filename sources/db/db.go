@@ -29,6 +29,13 @@ type Options struct {
 	TempDir string
 	// BinDir, if set, is searched first for the engine's programs.
 	BinDir string
+	// RawDump stores the dump tool's output unchanged. By default cairn
+	// re-cuts mysql/mariadb extended INSERTs at row boundaries chosen by
+	// content, so that a changed row does not move every later statement
+	// boundary (see recut.go); with RawDump the dump is made with one
+	// INSERT per row instead, which deduplicates too but is larger and
+	// slower to restore.
+	RawDump bool
 	// onStart, for tests, is called with the dump process's pid and the
 	// credentials directory once the dump runs.
 	onStart func(pid int, secretsDir string)
@@ -55,6 +62,18 @@ type Source struct {
 	Image string `json:"image,omitempty"`
 	// Dump is how the dump command ran and ended.
 	Dump stream.Status `json:"dump"`
+	// Recut is set when cairn re-cut the dump's extended INSERT
+	// statements (mysql/mariadb without RawDump): the stored stream is
+	// then not byte for byte the tool's output, but the same rows.
+	Recut *RecutInfo `json:"recut_inserts,omitempty"`
+}
+
+// RecutInfo counts what re-cutting extended INSERTs did.
+type RecutInfo struct {
+	// Statements is the number of INSERT statements written.
+	Statements int64 `json:"statements"`
+	// Rows is the number of rows in them.
+	Rows int64 `json:"rows"`
 }
 
 // SourceOf decodes a snapshot's source details as a db Source.
@@ -92,6 +111,7 @@ func Backup(ctx context.Context, r stream.Repo, c Conn, opts Options) (*repo.Sna
 	s := newSecrets(opts.TempDir)
 	defer s.Cleanup()
 	c = withBinDir(c, opts.BinDir)
+	c.rawDump = opts.RawDump
 	ver, err := eng.version(ctx, c, s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: connect: %w", c.Engine, err)
@@ -125,9 +145,18 @@ func Backup(ctx context.Context, r stream.Repo, c Conn, opts Options) (*repo.Sna
 		}
 		rd, status = cmd, cmd.Status
 	}
+	var rr *recutReader
+	if p.recut {
+		rr = newRecutReader(rd)
+		rd = rr
+	}
 	defer rd.Close()
 	req.Source = func() any {
 		src.Dump = status()
+		if rr != nil {
+			st := rr.Stats()
+			src.Recut = &st
+		}
 		return src
 	}
 	sn, err := stream.Backup(ctx, r, rd, req)

@@ -18,6 +18,8 @@ type plan struct {
 	// open, if set, replaces running argv: it returns the stream (sqlite
 	// "db" format reads a consistent copy this way).
 	open func(ctx context.Context) (io.ReadCloser, error)
+	// recut passes the dump through recut (mysqldump extended INSERTs).
+	recut bool
 }
 
 // engine is one database engine's dump, version and restore logic.

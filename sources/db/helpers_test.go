@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"cairn/repo"
 	"cairn/repo/backend/local"
@@ -166,4 +169,33 @@ func incrementalAndRestore(t *testing.T, f fixture, restoreTarget string) {
 func hashString(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:8])
+}
+
+// checkFailures backs up each of bad, then good with the dump process
+// killed after killAfter: every one must fail (the killed one with an
+// ExitError), leave no snapshot and no credential file.
+func checkFailures(t *testing.T, good Conn, bad map[string]Conn, killAfter time.Duration) {
+	t.Helper()
+	r := testRepo(t)
+	tmp := t.TempDir()
+	for name, c := range bad {
+		_, err := backup(t, r, c, Options{TempDir: tmp})
+		if err == nil {
+			t.Fatalf("%s: backup succeeded", name)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+	_, err := backup(t, r, good, Options{TempDir: tmp, onStart: func(pid int, _ string) {
+		go func() { time.Sleep(killAfter); syscall.Kill(pid, syscall.SIGKILL) }()
+	}})
+	var ee *stream.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("killed dump: %v", err)
+	}
+	if n := snapshotCount(t, r); n != 0 {
+		t.Fatalf("%d snapshots after failed dumps", n)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+		t.Fatalf("credential files left behind: %v", left)
+	}
 }

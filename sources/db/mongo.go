@@ -10,8 +10,8 @@ import (
 
 // mongo dumps with `mongodump --archive` (BSON archive on stdout) and
 // restores with `mongorestore --archive`. The password goes in a 0600
-// YAML --config file. Untested: Debian 12 ships no MongoDB server or
-// tools (docs/source-db.md).
+// YAML --config file. Tested against FerretDB v1 (MongoDB wire protocol),
+// not MongoDB itself: Debian 12 ships no MongoDB server (docs/source-db.md).
 type mongo struct{}
 
 func mongoArgs(c Conn, s *secrets) ([]string, error) {
@@ -23,7 +23,9 @@ func mongoArgs(c Conn, s *secrets) ([]string, error) {
 		a = append(a, "--port="+strconv.Itoa(c.Port))
 	}
 	if c.User != "" {
-		a = append(a, "--username="+c.User)
+		// Users live in admin unless created per database; the tools
+		// would otherwise authenticate against --db.
+		a = append(a, "--username="+c.User, "--authenticationDatabase=admin")
 	}
 	if c.Password != "" {
 		q := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(c.Password) + `"`
@@ -45,7 +47,10 @@ func (mongo) prepare(ctx context.Context, c Conn, s *secrets) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	argv := append([]string{bin, "--archive", "--quiet"}, a...)
+	// One collection at a time: with several, the archive interleaves
+	// their blocks in whatever order the reads finish, so two dumps of the
+	// same data differ throughout and do not deduplicate.
+	argv := append([]string{bin, "--archive", "--numParallelCollections=1"}, a...)
 	name := "all.archive"
 	if !c.All {
 		argv = append(argv, "--db="+c.Database)
@@ -75,7 +80,7 @@ func (mongo) restore(ctx context.Context, c Conn, src Source, target string, rd 
 	if err != nil {
 		return err
 	}
-	argv := append([]string{bin, "--archive", "--quiet"}, a...)
+	argv := append([]string{bin, "--archive"}, a...)
 	if !src.All && target != "" && target != src.Database {
 		argv = append(argv, "--nsFrom="+src.Database+".*", "--nsTo="+target+".*")
 	}

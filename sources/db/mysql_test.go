@@ -3,16 +3,16 @@ package db
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"cairn/sources/stream"
+	"cairn/repo"
 )
 
 const myPassword = `my "secret" \ pw`
@@ -78,7 +78,13 @@ func (s *myServer) seed(t *testing.T, db string) {
 	s.sql(t, db, `CREATE TABLE orders (id INT PRIMARY KEY, customer VARCHAR(40), amount DECIMAL(10,2), note VARCHAR(100)) ENGINE=InnoDB;
 INSERT INTO orders SELECT seq, CONCAT('customer-', seq % 997), seq * 1.25, REPEAT(CHAR(65 + seq % 26), 60) FROM seq_1_to_300000;
 CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40)) ENGINE=InnoDB;
-INSERT INTO customers SELECT seq, CONCAT('name-', seq) FROM seq_1_to_997;`)
+INSERT INTO customers SELECT seq, CONCAT('name-', seq) FROM seq_1_to_997;
+CREATE TABLE tricky (id INT PRIMARY KEY, s VARCHAR(200), b BLOB, f DOUBLE, n INT NULL, bits BIT(8), d DATETIME, j JSON) ENGINE=InnoDB;
+INSERT INTO tricky SELECT seq,
+  CONCAT('it''s "', seq, '"),(\\', CHAR(10), 'INSERT INTO `+"`x`"+` VALUES (1);', CHAR(0), CHAR(26), CHAR(13), 'é€'),
+  IF(seq % 5 = 0, NULL, UNHEX(SHA2(seq, 256))), seq / 7, IF(seq % 3 = 0, NULL, -seq), seq % 256,
+  '2024-01-01' + INTERVAL seq MINUTE, JSON_OBJECT('k', CONCAT('v),(', seq), 'q', '\'";')
+  FROM seq_1_to_2000;`)
 }
 
 func (s *myServer) change(t *testing.T, db string) {
@@ -87,7 +93,7 @@ func (s *myServer) change(t *testing.T, db string) {
 
 func (s *myServer) checksums(t *testing.T, db string) map[string]string {
 	out := map[string]string{}
-	for _, tbl := range []string{"orders", "customers"} {
+	for _, tbl := range []string{"orders", "customers", "tricky"} {
 		out[tbl] = strings.TrimSpace(s.sql(t, db, "SELECT COUNT(*) FROM "+tbl+"; CHECKSUM TABLE "+tbl+" EXTENDED;"))
 		out[tbl] = strings.ReplaceAll(out[tbl], db+".", "")
 	}
@@ -98,6 +104,53 @@ func TestMariaDB(t *testing.T) {
 	t.Parallel()
 	s := startMariaDB(t)
 	t.Run("incremental and restore", func(t *testing.T) { incrementalAndRestore(t, s, "shop_restored") })
+	t.Run("scattered and resized rows", func(t *testing.T) {
+		r := testRepo(t)
+		if _, err := backup(t, r, s.conn("shop"), Options{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range []struct {
+			name   string
+			places int
+			sql    string
+		}{
+			{"1% in three places", 3, "UPDATE orders SET amount = amount + 1 WHERE id BETWEEN 20001 AND 21000 OR id BETWEEN 140001 AND 141000 OR id BETWEEN 260001 AND 261000"},
+			{"1% longer, 100 rows shorter", 2, "UPDATE orders SET note = CONCAT(note, '-a-longer-note') WHERE id BETWEEN 90001 AND 93000; UPDATE orders SET note = 'x' WHERE id BETWEEN 200001 AND 200100"},
+			{"3 single rows", 3, "UPDATE orders SET customer = 'someone else' WHERE id IN (50000, 150000, 250000)"},
+		} {
+			s.sql(t, "shop", ch.sql)
+			sn, err := backup(t, r, s.conn("shop"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, _ := SourceOf(sn)
+			if src.Recut == nil || src.Recut.Rows < 300000 {
+				t.Fatalf("source details do not record the re-cut: %+v", src.Recut)
+			}
+			checkAdded(t, ch.name, sn, ch.places)
+		}
+	})
+	t.Run("raw dump", func(t *testing.T) {
+		r := testRepo(t)
+		if _, err := backup(t, r, s.conn("shop"), Options{RawDump: true}); err != nil {
+			t.Fatal(err)
+		}
+		s.sql(t, "shop", "UPDATE orders SET amount = amount + 1 WHERE id BETWEEN 100001 AND 103000")
+		sn2, err := backup(t, r, s.conn("shop"), Options{RawDump: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, _ := SourceOf(sn2)
+		if src.Recut != nil || !strings.Contains(strings.Join(src.Dump.Command, " "), "--skip-extended-insert") {
+			t.Fatalf("raw dump: %+v", src)
+		}
+		checkAdded(t, "raw dump, 1% contiguous", sn2, 1)
+		want := s.checksums(t, "shop")
+		restoreSnapshot(t, r, sn2, s.conn("shop_raw"), "shop_raw")
+		if got := s.checksums(t, "shop_raw"); fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Fatalf("restored raw dump differs:\nwant %v\n got %v", want, got)
+		}
+	})
 	t.Run("socket, no password, all databases", func(t *testing.T) {
 		r := testRepo(t)
 		sn, err := backup(t, r, Conn{Engine: "mysql", Host: s.sock(), User: "root", All: true}, Options{})
@@ -144,30 +197,9 @@ func TestMariaDB(t *testing.T) {
 		}
 	})
 	t.Run("failures", func(t *testing.T) {
-		r := testRepo(t)
-		tmp := t.TempDir()
 		wrong := s.conn("shop")
 		wrong.Password = "nope"
-		for name, c := range map[string]Conn{"wrong password": wrong, "missing database": s.conn("no_such_db")} {
-			_, err := backup(t, r, c, Options{TempDir: tmp})
-			if err == nil {
-				t.Fatalf("%s: backup succeeded", name)
-			}
-			t.Logf("%s: %v", name, err)
-		}
-		_, err := backup(t, r, s.conn("shop"), Options{TempDir: tmp, onStart: func(pid int, _ string) {
-			go func() { time.Sleep(20 * time.Millisecond); syscall.Kill(pid, syscall.SIGKILL) }()
-		}})
-		var ee *stream.ExitError
-		if !errors.As(err, &ee) {
-			t.Fatalf("killed dump: %v", err)
-		}
-		if n := snapshotCount(t, r); n != 0 {
-			t.Fatalf("%d snapshots after failed dumps", n)
-		}
-		if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
-			t.Fatalf("credential files left behind: %v", left)
-		}
+		checkFailures(t, s.conn("shop"), map[string]Conn{"wrong password": wrong, "missing database": s.conn("no_such_db")}, 20*time.Millisecond)
 	})
 }
 
@@ -185,3 +217,18 @@ func scanCmdlines(t *testing.T, secret string) []string {
 }
 
 func (s *myServer) target(db string) string { return db }
+
+// checkAdded logs what the second of two backups added and fails if it
+// stored more than three new chunks per changed place: a change costs the
+// chunk holding it and, where it moves a cut, one or two more. The share of
+// the dump is chunk granularity (about 1.5 MiB a chunk) over the dump size.
+func checkAdded(t *testing.T, what string, sn *repo.Snapshot, places int) {
+	t.Helper()
+	pct := 100 * float64(sn.Summary.BytesAddedRaw) / float64(sn.Summary.TotalBytes)
+	chunks := sn.Summary.BlobsNew // data chunks only
+	t.Logf("%s: dump %d bytes, second backup added %d raw (%.1f%%) in %d new chunks", what,
+		sn.Summary.TotalBytes, sn.Summary.BytesAddedRaw, pct, chunks)
+	if chunks > int64(3*places) {
+		t.Errorf("%s: %d new chunks for %d changed places", what, chunks, places)
+	}
+}
