@@ -17,6 +17,9 @@ var (
 	ErrIncomplete = errors.New("restore incomplete")
 	// ErrVerify: a restored file does not match the snapshot.
 	ErrVerify = errors.New("restored file differs from snapshot")
+	// ErrNotIndexed: a file's chunk names a blob the PackLoader's index
+	// does not know.
+	ErrNotIndexed = errors.New("blob not in the index")
 )
 
 // Error is one problem with one path during Restore.

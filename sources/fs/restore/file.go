@@ -2,9 +2,7 @@ package restore
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"math"
 	"os"
 
 	"cairn/pack"
@@ -26,20 +24,22 @@ type fileJob struct {
 	group *linkGroup // set when other snapshot paths are hardlinks to it
 }
 
-// worker holds one worker's buffers, reused from file to file so that memory
-// stays at about one chunk per worker.
+// worker holds one worker's buffers, reused from task to task so that
+// memory stays at about one pack range and one chunk per worker.
 type worker struct {
-	buf  []byte // blob plaintext
-	rbuf []byte // file data read back by Verify
+	bufs pack.Buffers // pack range read and blob plaintext
+	buf  []byte       // blob plaintext for Verify
+	rbuf []byte       // file data read back by Verify
 }
 
-// writeFile creates job.dst (exclusively, so that nothing that appeared at
-// the path meanwhile is followed or clobbered), writes the content and the
-// metadata. A chunk that cannot be loaded stops the file: it is left
-// truncated at that chunk's offset, mode 0600, with the current mtime, so
-// that it never looks complete, and the error names path and blob.
-func (r *restorer) writeFile(ctx context.Context, w *worker, job fileJob) {
-	ok := r.writeContent(ctx, w, job)
+// finishFile completes a file whose content is written up to off (the
+// file size on success, the start of the first chunk that failed
+// otherwise): it truncates, applies the metadata, closes and counts it.
+// A failed file is left cut at off, mode 0600, with the current mtime, so
+// that it never looks complete (OverwriteIfChanged rewrites it next time),
+// and its error names path and blob.
+func (r *restorer) finishFile(f *os.File, job fileJob, off int64, err error) {
+	ok := r.finishContent(f, job, off, err)
 	if !ok && job.group != nil {
 		job.group.failed = true
 	}
@@ -48,12 +48,7 @@ func (r *restorer) writeFile(ctx context.Context, w *worker, job fileJob) {
 	}
 }
 
-func (r *restorer) writeContent(ctx context.Context, w *worker, job fileJob) bool {
-	f, off, err := r.createContent(ctx, w, job)
-	if f == nil {
-		r.fail(job.dst, "create", err)
-		return false
-	}
+func (r *restorer) finishContent(f *os.File, job fileJob, off int64, err error) bool {
 	if err == nil {
 		// Truncating last gives the file its size when it ends in a hole.
 		if err = f.Truncate(off); err != nil {
@@ -91,45 +86,13 @@ func (r *restorer) writeContent(ctx context.Context, w *worker, job fileJob) boo
 	return true
 }
 
-// writeChunks writes the content of n to f and returns the offset reached:
-// the file size on success, the start of the failing chunk otherwise.
-func (r *restorer) writeChunks(ctx context.Context, w *worker, f *os.File, n *tree.Node) (int64, error) {
-	var off int64
-	for i, c := range n.Content {
-		if err := ctx.Err(); err != nil {
-			return off, err
-		}
-		if c.Size > math.MaxInt64-uint64(off) {
-			return off, fmt.Errorf("chunk %d: size %d overflows the file offset", i, c.Size)
-		}
-		if c.IsHole() {
-			if r.opts.NoSparse {
-				if err := r.writeZeros(f, off, int64(c.Size)); err != nil {
-					return off, err
-				}
-			}
-			off += int64(c.Size)
-			continue
-		}
-		data, err := r.l.LoadBlob(ctx, pack.DataBlob, c.ID, w.buf)
-		if err != nil {
-			return off, fmt.Errorf("chunk %d at offset %d: %w", i, off, err)
-		}
-		w.buf = data[:0]
-		if uint64(len(data)) != c.Size {
-			return off, fmt.Errorf("chunk %d at offset %d: blob %s has %d bytes, tree says %d", i, off, c.ID.Short(), len(data), c.Size)
-		}
-		if r.opts.NoSparse {
-			_, err = f.WriteAt(data, off)
-		} else {
-			err = r.writeSparse(f, data, off)
-		}
-		if err != nil {
-			return off, fmt.Errorf("chunk %d at offset %d: %w", i, off, err)
-		}
-		off += int64(c.Size)
+// writeData writes one chunk's plaintext at off, sparsely unless NoSparse.
+func (r *restorer) writeData(f *os.File, data []byte, off int64) error {
+	if r.opts.NoSparse {
+		_, err := f.WriteAt(data, off)
+		return err
 	}
-	return off, nil
+	return r.writeSparse(f, data, off)
 }
 
 // writeSparse writes data at off, skipping every file-system block that

@@ -85,8 +85,9 @@ type Options struct {
 	// NoSparse writes holes and all-zero blocks as zeros instead of leaving
 	// them unallocated.
 	NoSparse bool
-	// Workers is the number of files restored in parallel; zero means one
-	// per CPU.
+	// Workers is the number of goroutines creating files and reading,
+	// decoding and writing their contents (pack range by pack range); zero
+	// means one per CPU.
 	Workers int
 	// Prewritten, when set, is asked for each regular file Restore is
 	// about to create: a non-empty path names a file on the target's file

@@ -1,39 +1,35 @@
 package restore
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// createContent creates job.dst exclusively with its content: written from
-// the Loader, or moved into place from Options.Prewritten. It returns the
-// open file and the offset the content reached; a nil file means it could
-// not be created.
-func (r *restorer) createContent(ctx context.Context, w *worker, job fileJob) (*os.File, int64, error) {
-	if r.opts.Prewritten != nil {
-		src, valid, perr := r.opts.Prewritten(job.node, job.dst)
-		if src != "" {
-			// RENAME_NOREPLACE keeps O_EXCL's promise: nothing that appeared
-			// at dst meanwhile is clobbered.
-			if err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, job.dst, unix.RENAME_NOREPLACE); err != nil {
-				return nil, 0, fmt.Errorf("move prewritten content: %w", err)
-			}
-			f, err := os.OpenFile(job.dst, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return nil, 0, err
-			}
-			return f, valid, perr
-		}
+// movePrewritten moves the content Options.Prewritten has for job into
+// place and opens it. It returns handled=false when the file is to be
+// written from the Loader; otherwise the open file (nil when it could not
+// be moved or opened, with err saying why) and how much of its content is
+// valid, with the error that cut it short.
+func (r *restorer) movePrewritten(job fileJob) (f *os.File, valid int64, err error, handled bool) {
+	if r.opts.Prewritten == nil {
+		return nil, 0, nil, false
 	}
-	f, err := os.OpenFile(job.dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	src, valid, perr := r.opts.Prewritten(job.node, job.dst)
+	if src == "" {
+		return nil, 0, nil, false
+	}
+	// RENAME_NOREPLACE keeps O_EXCL's promise: nothing that appeared at
+	// dst meanwhile is clobbered.
+	if err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, job.dst, unix.RENAME_NOREPLACE); err != nil {
+		return nil, 0, fmt.Errorf("move prewritten content: %w", err), true
+	}
+	f, err = os.OpenFile(job.dst, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, err, true
 	}
-	off, err := r.writeChunks(ctx, w, f, job.node)
-	return f, off, err
+	return f, valid, perr, true
 }
 
 // Selector makes Restore's include/exclude decision for callers that

@@ -15,8 +15,9 @@ import (
 // Restore recreates the snapshot whose root tree is root below target: the
 // root tree's entries are the first components of absolute snapshot paths,
 // so /home/u/x is restored to target/home/u/x. Directory creation and the
-// walk run in the calling goroutine, file contents are written by
-// Options.Workers goroutines with one chunk buffer each; hardlinks, then
+// walk run in the calling goroutine; regular files are restored in batches,
+// each batch's needed blobs read pack range by pack range and written by
+// Options.Workers goroutines (see restoreFiles); hardlinks, then
 // directory metadata (deepest first), then Verify follow once all contents
 // are written.
 //
@@ -38,23 +39,15 @@ func Restore(ctx context.Context, l Loader, root crypto.ID, target string, opts 
 		return &Stats{}, fmt.Errorf("restore: create target: %w", err)
 	}
 
-	jobs := make(chan fileJob, r.workers)
-	var wg sync.WaitGroup
-	for i := 0; i < r.workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := &worker{}
-			for job := range jobs {
-				if ctx.Err() == nil {
-					r.writeFile(ctx, w, job)
-				}
-			}
-		}()
-	}
+	jobs := make(chan fileJob, batchFiles)
+	filesDone := make(chan struct{})
+	go func() {
+		defer close(filesDone)
+		r.restoreFiles(ctx, jobs)
+	}()
 	walkErr := r.walk(ctx, rootTree, nil, &dirState{dst: target, ready: true, usable: true}, jobs)
 	close(jobs)
-	wg.Wait()
+	<-filesDone
 	if walkErr == nil {
 		walkErr = ctx.Err()
 	}
