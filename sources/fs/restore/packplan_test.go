@@ -184,3 +184,36 @@ func TestRestoreDamagedPack(t *testing.T) {
 		t.Fatal("no file used a damaged blob; the test proves nothing")
 	}
 }
+
+// TestRestoreChunkNotData: a chunk naming a blob the index does not have,
+// or a tree blob, fails its file with the reason; the file is cut there.
+func TestRestoreChunkNotData(t *testing.T) {
+	r, _, d, _ := realRepo(t, 1)
+	data := []byte("first chunk")
+	id, err := r.SaveBlob(context.Background(), pack.DataBlob, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := tree.Chunk{ID: id, Size: uint64(len(data))}
+	unknown := file("unknown", 0o644, good, tree.Chunk{ID: crypto.Hash([]byte("nowhere")), Size: 7})
+	treeAsData := file("tree", 0o644, good, tree.Chunk{ID: *d.Subtree, Size: 10})
+	sub, err := r.SaveTree(context.Background(), &tree.Tree{Nodes: []*tree.Node{treeAsData, unknown}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := rootTree(t, r, &tree.Node{Name: "x", Type: tree.TypeDir, Mode: 0o755, ModTime: t0, Subtree: &sub})
+	target := t.TempDir()
+	st, err := Restore(context.Background(), r, root, target, Options{})
+	if !errors.Is(err, ErrIncomplete) || len(st.Errors) != 2 {
+		t.Fatalf("err = %v, errors %v", err, st.Errors)
+	}
+	for _, e := range st.Errors {
+		name := filepath.Base(e.(*Error).Path)
+		if (name == "unknown") != errors.Is(e, ErrNotIndexed) || (name == "tree") != strings.Contains(e.Error(), "not data") {
+			t.Errorf("%s: %v", name, e)
+		}
+		if got := readFile(t, filepath.Join(target, "x", name)); !bytes.Equal(got, data) {
+			t.Errorf("%s: %q restored, want the first chunk only", name, got)
+		}
+	}
+}

@@ -295,9 +295,13 @@ func (r *restorer) openContent(ctx context.Context, pl PackLoader, job fileJob) 
 					of.failed(i, off, err)
 				}
 			}
-		} else if e, ok, err := pl.LookupBlob(c.ID); err != nil || !ok {
-			if err == nil {
+		} else if e, ok, err := pl.LookupBlob(c.ID); err != nil || !ok || e.Type != pack.DataBlob {
+			switch {
+			case err != nil:
+			case !ok:
 				err = fmt.Errorf("blob %s: %w", c.ID.Short(), ErrNotIndexed)
+			default:
+				err = fmt.Errorf("blob %s is stored as a %s blob, not data", c.ID.Short(), e.Type)
 			}
 			of.failed(i, off, err)
 		} else {
