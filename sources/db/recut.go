@@ -232,11 +232,22 @@ func (r *recutter) lex(b byte) error {
 // by q: a doubled q, or (in strings) a backslash, escapes. It copies the
 // bytes out if copyOut, else appends them to the row.
 func (r *recutter) quoted(q byte, copyOut bool) error {
-	put := r.out.WriteByte
+	put, putAll := r.out.WriteByte, r.out.Write
 	if !copyOut {
-		put = r.rowByte
+		put, putAll = r.rowByte, r.rowBytes
 	}
 	for {
+		// Plain bytes up to the next quote or backslash, in bulk.
+		if buf, _ := r.in.Peek(r.in.Buffered()); len(buf) > 0 {
+			n := plainLen(buf, q)
+			if n > 0 {
+				if _, err := putAll(buf[:n]); err != nil {
+					return err
+				}
+				r.in.Discard(n)
+				continue
+			}
+		}
 		b, err := r.in.ReadByte()
 		if err != nil {
 			return err
@@ -264,6 +275,17 @@ func (r *recutter) quoted(q byte, copyOut bool) error {
 			return nil
 		}
 	}
+}
+
+// plainLen is the length of buf's prefix without q or (unless q is a
+// backtick) a backslash.
+func plainLen(buf []byte, q byte) int {
+	for i, b := range buf {
+		if b == q || (b == '\\' && q != '`') {
+			return i
+		}
+	}
+	return len(buf)
 }
 
 // lineComment copies to the end of the line.

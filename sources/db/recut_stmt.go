@@ -195,6 +195,26 @@ func (r *recutter) rowByte(b byte) error {
 	return r.writeRowBuf()
 }
 
+// rowBytes adds p to the row like rowByte, byte by byte only where the
+// row reaches the buffer's cap.
+func (r *recutter) rowBytes(p []byte) (int, error) {
+	if len(r.row)+len(p) >= recutMaxStatement {
+		for _, b := range p {
+			if err := r.rowByte(b); err != nil {
+				return 0, err
+			}
+		}
+		return len(p), nil
+	}
+	h := r.hash
+	for _, b := range p {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	r.hash = h
+	r.row = append(r.row, p...)
+	return len(p), nil
+}
+
 // writeRowBuf writes the buffered part of the row.
 func (r *recutter) writeRowBuf() error {
 	_, err := r.out.Write(r.row)
