@@ -24,6 +24,9 @@ type Options struct {
 	HaveChanged bool
 	// Workers bounds concurrency; 0 means runtime.NumCPU().
 	Workers int
+	// SplitWorkers, if set, bounds the segments of a full read chunked in
+	// parallel; 1 reads each allocated byte once, more read it twice.
+	SplitWorkers int
 	// Progress, if set, is called with the bytes done and the image size.
 	Progress func(done, total int64)
 }
@@ -61,7 +64,7 @@ func Backup(ctx context.Context, r Repo, path string, opts Options) (*Result, er
 	name := filepath.Base(path)
 	res := &Result{Details: Details{Path: path, Device: img.IsDevice(), Size: img.Size()}}
 
-	iopts := ImageOptions{Chunker: opts.Chunker, Workers: opts.Workers}
+	iopts := ImageOptions{Chunker: opts.Chunker, Workers: opts.Workers, SplitWorkers: opts.SplitWorkers}
 	if opts.Progress != nil {
 		iopts.Progress = func(done int64) { opts.Progress(done, img.Size()) }
 	}

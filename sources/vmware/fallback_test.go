@@ -144,7 +144,9 @@ func TestSnapshotRemovedOnCancelAndTimeout(t *testing.T) {
 	}
 
 	c := e.connect()
-	injectFaults(c).delay.Store(int64(50 * time.Millisecond))
+	// Every datastore read stalls past the deadline, so the timeout hits
+	// mid-read however few requests the full read needs.
+	injectFaults(c).delay.Store(int64(10 * time.Second))
 	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err = Backup(ctx, c, r, Options{VM: "err2", Chunker: r.ChunkerParams()})
