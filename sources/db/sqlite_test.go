@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,11 +59,27 @@ func TestSQLite(t *testing.T) {
 		// the backup API: the copy is consistent (integrity_check ok).
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		w := exec.CommandContext(ctx, "sh", "-c", `while :; do echo "UPDATE items SET qty = qty + 1 WHERE id % 97 = 0;"; done | sqlite3 -batch "$0"`, l.path("shop"))
+		// sqlite3 is fed from here, not from a shell loop: killing a shell
+		// would leave its sqlite3 running after the test.
+		w := exec.CommandContext(ctx, "sqlite3", "-batch", l.path("shop"))
+		stdin, err := w.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
-		defer func() { cancel(); w.Wait() }()
+		fed := make(chan struct{})
+		go func() {
+			defer close(fed)
+			defer stdin.Close()
+			for ctx.Err() == nil {
+				if _, err := io.WriteString(stdin, "UPDATE items SET qty = qty + 1 WHERE id % 97 = 0;\n"); err != nil {
+					return
+				}
+			}
+		}()
+		defer func() { cancel(); <-fed; w.Wait() }()
 		time.Sleep(200 * time.Millisecond)
 		r := testRepo(t)
 		c := l.conn("shop")
