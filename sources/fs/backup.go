@@ -70,6 +70,7 @@ type run struct {
 	// compete for the same cores.
 	largeSem chan struct{}
 	inodes   inodeCache
+	subtrees *subtreeLoader // parent trees, loaded ahead of the walker
 	chunkers sync.Pool
 	c        counters
 	start    time.Time

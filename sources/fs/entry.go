@@ -38,7 +38,12 @@ func (r *run) saveEntry(ctx context.Context, e *entry, p string, symlink bool, p
 		return false, nil
 	}
 	e.node = n
-	if xa, err := readXattrs(p); err != nil {
+	if pn != nil && pn.Error == "" && unchanged(pn, n) {
+		// Setting or removing an xattr (ACLs included) updates the ctime,
+		// so an entry whose ctime, inode and times match the parent's has
+		// the parent's xattrs: one llistxattr per file less on re-backups.
+		n.Xattrs = pn.Xattrs
+	} else if xa, err := readXattrs(p); err != nil {
 		r.nodeErr(n, err)
 	} else {
 		n.Xattrs = xa

@@ -129,3 +129,38 @@ func readString(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// TestParentXattrChangeNoticed: xattrs of an unchanged file are taken from
+// the parent (no llistxattr), which is right only because setting or
+// removing one updates the ctime; an xattr set or removed between two
+// backups must show in the second.
+func TestParentXattrChangeNoticed(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	writeFile(t, a, []byte("alpha"))
+	writeFile(t, b, []byte("beta"))
+	if err := unix.Lsetxattr(b, "user.old", []byte("1"), 0); err != nil {
+		t.Skipf("no user xattrs on %s: %v", dir, err) // tmpfs without user_xattr
+	}
+	r := newMemRepo()
+	first := backup(t, r, []string{dir}, Options{})
+	if err := unix.Lsetxattr(a, "user.new", []byte("v2"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Lremovexattr(b, "user.old"); err != nil {
+		t.Fatal(err)
+	}
+	second := backup(t, r, []string{dir}, Options{ParentRoot: &first.Root})
+	nodes := snapshot(t, r, second.Root)
+	if x := nodes[a].Xattrs; len(x) != 1 || x[0].Name != "user.new" || string(x[0].Value) != "v2" {
+		t.Errorf("a: xattrs %v, want user.new=v2", x)
+	}
+	if x := nodes[b].Xattrs; len(x) != 0 {
+		t.Errorf("b: xattrs %v, want none", x)
+	}
+	// Unchanged since: the third backup takes them from the parent.
+	third := backup(t, r, []string{dir}, Options{ParentRoot: &second.Root})
+	if x := snapshot(t, r, third.Root)[a].Xattrs; len(x) != 1 || x[0].Name != "user.new" {
+		t.Errorf("a after an unchanged backup: xattrs %v", x)
+	}
+}

@@ -45,6 +45,8 @@ func buildTargetTree(targets []string) *tnode {
 // id is valid once the job group has finished.
 func (r *run) walkRoot(ctx context.Context, targets []string) (*dirState, error) {
 	tt := buildTargetTree(targets)
+	r.subtrees = newSubtreeLoader(r.repo)
+	defer r.subtrees.wait()
 	root := newDirState("/", nil, nil, nil)
 	root.pid = r.opts.ParentRoot
 	var ptree *tree.Tree
@@ -108,7 +110,7 @@ func (r *run) virtualDir(ctx context.Context, d *dirState, tn *tnode, ptree *tre
 		node := r.dirNode(name, p, st)
 		d.add(node) // released when sub is saved
 		sub := newDirState(p, node, pn, d)
-		if err := r.virtualDir(ctx, sub, child, r.parentSubtree(ctx, pn)); err != nil {
+		if err := r.virtualDir(ctx, sub, child, r.subtrees.load(ctx, pn)); err != nil {
 			return err
 		}
 		if err := r.release(ctx, sub); err != nil {
@@ -116,21 +118,6 @@ func (r *run) virtualDir(ctx context.Context, d *dirState, tn *tnode, ptree *tre
 		}
 	}
 	return nil
-}
-
-// parentSubtree loads the parent snapshot's tree for a directory node, or
-// returns nil when there is none. A load failure is a repository error but
-// must not abort a backup whose parent is only an optimisation, so it is
-// treated as "no parent" for that subtree.
-func (r *run) parentSubtree(ctx context.Context, pn *tree.Node) *tree.Tree {
-	if pn == nil || pn.Type != tree.TypeDir || pn.Subtree == nil {
-		return nil
-	}
-	t, err := r.repo.LoadTree(ctx, *pn.Subtree)
-	if err != nil {
-		return nil
-	}
-	return t
 }
 
 // addTarget adds a backup path to its parent directory.
@@ -147,7 +134,7 @@ func (r *run) addTarget(ctx context.Context, d *dirState, p, name string, pn *tr
 	if !isDir {
 		return r.dispatch(ctx, d, p, name, st.Mode&unix.S_IFMT == unix.S_IFLNK, pn)
 	}
-	return r.enterDir(ctx, d, p, name, st, pn, st.Dev)
+	return r.enterDir(ctx, d, p, name, st, pn, st.Dev, nil)
 }
 
 // dirNode returns a directory's node with its xattrs.
@@ -163,13 +150,20 @@ func (r *run) dirNode(name, p string, st *unix.Stat_t) *tree.Node {
 }
 
 // enterDir adds directory p to d and walks it unless it is on another
-// file system than devRoot with OneFileSystem set.
-func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, st *unix.Stat_t, pn *tree.Node, devRoot uint64) error {
+// file system than devRoot with OneFileSystem set. pf, if set, has the
+// parent subtree loading already.
+func (r *run) enterDir(ctx context.Context, d *dirState, p, name string, st *unix.Stat_t, pn *tree.Node, devRoot uint64, pf *dirPrefetch) error {
 	node := r.dirNode(name, p, st)
 	d.add(node) // released when sub is saved
 	sub := newDirState(p, node, pn, d)
+	var ptree *tree.Tree
+	if pf != nil {
+		ptree = pf.take(ctx, pn)
+	} else {
+		ptree = r.subtrees.load(ctx, pn)
+	}
 	if !r.opts.OneFileSystem || st.Dev == devRoot {
-		if err := r.listDir(ctx, sub, r.parentSubtree(ctx, pn), devRoot); err != nil {
+		if err := r.listDir(ctx, sub, ptree, devRoot); err != nil {
 			return err
 		}
 	}
@@ -192,6 +186,7 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 		}
 	}
 	cacheDir := r.opts.ExcludeCaches && isCacheDir(d.path)
+	pf := r.subtrees.prefetch(ctx, ptree)
 	for _, de := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -219,7 +214,7 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 		if nodeType(st.Mode) != tree.TypeDir {
 			err = r.dispatch(ctx, d, p, name, false, pn) // replaced since the listing
 		} else {
-			err = r.enterDir(ctx, d, p, name, st, pn, devRoot)
+			err = r.enterDir(ctx, d, p, name, st, pn, devRoot, pf)
 		}
 		if err != nil {
 			return err
