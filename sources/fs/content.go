@@ -112,23 +112,39 @@ func (r *run) readFile(ctx context.Context, p string, n *tree.Node, cs *contentS
 	// A file that shrank since lstat would otherwise be recorded with a
 	// hole where its end was (SEEK_DATA past EOF finds no data). One that
 	// grew is read up to its lstat size, matching the recorded metadata.
-	if err := checkShrunk(fd, p, n.Size); err != nil {
-		return err
+	if uint64(st.Size) < n.Size {
+		return shrunkError(p, n.Size, st.Size)
 	}
 	ra := &countingReaderAt{fd: fd, n: &r.c.bytesRead}
 	size := int64(n.Size)
-	err = regions(fd, size, func(off, length int64, hole bool) error {
+	region := func(off, length int64, hole bool) error {
 		if hole {
 			cs.hole(length)
 			r.c.bytesDone.Add(length)
 			return nil
 		}
 		return r.chunkRegion(ctx, ra, off, length, cs)
-	})
+	}
+	if maybeSparse(&st, size) {
+		err = regions(fd, size, region)
+	} else {
+		err = region(0, size, false) // two lseeks per file less
+	}
 	if err != nil {
 		return &os.PathError{Op: "read", Path: p, Err: err}
 	}
+	if size < int64(r.opts.Chunker.MinSize) {
+		// Read with one full-length read, which fails on a file that
+		// shrank meanwhile: no second fstat needed.
+		return nil
+	}
 	return checkShrunk(fd, p, n.Size)
+}
+
+// shrunkError is the error for a file found shorter than its lstat size.
+func shrunkError(p string, size uint64, now int64) error {
+	return &os.PathError{Op: "read", Path: p,
+		Err: fmt.Errorf("file shrank during backup from %d to %d bytes", size, now)}
 }
 
 // checkShrunk reports an error if the open file is now shorter than size.
@@ -138,8 +154,7 @@ func checkShrunk(fd int, p string, size uint64) error {
 		return &os.PathError{Op: "fstat", Path: p, Err: err}
 	}
 	if uint64(st.Size) < size {
-		return &os.PathError{Op: "read", Path: p,
-			Err: fmt.Errorf("file shrank during backup from %d to %d bytes", size, st.Size)}
+		return shrunkError(p, size, st.Size)
 	}
 	return nil
 }

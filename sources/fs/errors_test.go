@@ -206,6 +206,25 @@ func TestFileShrinks(t *testing.T) {
 	}
 }
 
+// TestSmallFileShrinks: the same for a file read with one pread and no
+// second fstat, and for one that fits in a file's first block.
+func TestSmallFileShrinks(t *testing.T) {
+	for _, size := range []int{3000, 70 << 10} {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "small")
+		writeFile(t, p, make([]byte, size))
+		r := newMemRepo()
+		res := backup(t, r, []string{dir}, Options{hooks: &testHooks{beforeOpen: func(string) {
+			os.Truncate(p, int64(size/3))
+		}}})
+		n := under(snapshot(t, r, res.Root), dir)["small"]
+		if !res.Partial || len(res.Stats.Errors) != 1 || !strings.Contains(res.Stats.Errors[0].Error(), "shrank") ||
+			n == nil || n.Error == "" || n.Content != nil {
+			t.Errorf("%d bytes: partial=%v errors=%v node=%+v, want a shrank error on a node without content", size, res.Partial, res.Stats.Errors, n)
+		}
+	}
+}
+
 // TestBoundedConcurrency: with slow saves, the chunks being saved never
 // exceed Workers+1, however many files there are.
 func TestBoundedConcurrency(t *testing.T) {

@@ -47,6 +47,15 @@ func regions(fd int, size int64, fn func(off, length int64, hole bool) error) er
 	return nil
 }
 
+// maybeSparse reports whether a file of size bytes with stat st can have a
+// hole regions would record: none fits in a file shorter than minHole, and
+// a file with as many allocated blocks as its size has no hole at all (at
+// worst, blocks of metadata counted in st_blocks hide a hole, which is then
+// read as zeros: same content, stored as a zero chunk).
+func maybeSparse(st *unix.Stat_t, size int64) bool {
+	return size >= minHole && st.Blocks*512 < size
+}
+
 // seekData returns the first data offset at or after pos, clamped to size;
 // size when there is none; pos when the file system cannot tell.
 func seekData(fd int, pos, size int64) int64 {
