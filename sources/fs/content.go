@@ -125,9 +125,11 @@ func (r *run) readFile(ctx context.Context, p string, n *tree.Node, cs *contentS
 		}
 		return r.chunkRegion(ctx, ra, off, length, cs)
 	}
-	if maybeSparse(&st, size) {
+	switch {
+	case size == 0: // no chunks, as regions would give
+	case maybeSparse(&st, size):
 		err = regions(fd, size, region)
-	} else {
+	default:
 		err = region(0, size, false) // two lseeks per file less
 	}
 	if err != nil {

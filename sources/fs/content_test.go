@@ -208,3 +208,20 @@ func TestProgress(t *testing.T) {
 		t.Errorf("last progress %+v, want 20 files and 190000 bytes done and scanned", last)
 	}
 }
+
+// TestEmptyFileHasNoChunks: an empty file's node has no chunk at all (not
+// one empty blob), however its content is read.
+func TestEmptyFileHasNoChunks(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "empty"), nil)
+	writeFile(t, filepath.Join(dir, "one"), []byte{1})
+	r := newMemRepo()
+	res := backup(t, r, []string{dir}, Options{})
+	nodes := under(snapshot(t, r, res.Root), dir)
+	if n := nodes["empty"]; n == nil || n.Size != 0 || len(n.Content) != 0 {
+		t.Errorf("empty file node %+v, want no content", n)
+	}
+	if n := nodes["one"]; n == nil || len(n.Content) != 1 || n.Content[0].Size != 1 {
+		t.Errorf("one-byte file node %+v, want one chunk", n)
+	}
+}
