@@ -80,11 +80,13 @@ func main() {
 	// set near the live heap (60-90 MiB in an initial backup: the pack
 	// being filled and those being stored, chunks being saved, the
 	// chunkers' buffers, badger's memtable); it is not a cap, a larger live
-	// heap just costs more GC. At 100 MiB the collector takes ~8% of the
-	// CPU of an initial backup instead of ~3% at 160 MiB, for ~55 MiB less
-	// peak RSS (docs/performance.md). GOMEMLIMIT overrides it.
+	// heap just costs more GC. 100 MiB sat so close to that working set
+	// that an initial backup collected ~1,200 times and, with the
+	// scavenger returning pages that were faulted in again, spent a
+	// quarter of its wall time on it; 160 MiB costs ~35 MiB more peak RSS
+	// (docs/performance.md, "Soft memory limit"). GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(100 << 20)
+		debug.SetMemoryLimit(160 << 20)
 	}
 	// CAIRN_BLOCKPROFILE=FILE records where goroutines wait (pprof block
 	// profile), for finding what keeps cores idle.
