@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,12 +140,24 @@ func mongoOrder(i int, note string) map[string]any {
 		"note": note, "tags": []string{"a", strconv.Itoa(i % 7)}}
 }
 
+// orderNote is a document's ~900 bytes of text, different for every
+// order: runs of one letter would give the chunker no boundaries (its
+// rolling hash is constant over them), so chunks would all be 8 MiB.
+func orderNote(i int) string {
+	rng := rand.New(rand.NewPCG(uint64(i), 7))
+	b := make([]byte, 900)
+	for j := range b {
+		b[j] = "abcdefghijklmnopqrstuvwxyz      "[rng.IntN(32)]
+	}
+	return string(b)
+}
+
 // orders returns the orders collection, with the contiguous 1% from
 // the middle changed if changed is set.
 func orders(changed bool) []map[string]any {
 	docs := make([]map[string]any, 0, mongoOrders)
 	for i := 1; i <= mongoOrders; i++ {
-		note := strings.Repeat(string(rune('A'+i%26)), 60)
+		note := orderNote(i)
 		if changed && i >= mongoOrders/2 && i < mongoOrders/2+mongoOrders/100 {
 			note = "changed"
 		}
