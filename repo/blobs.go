@@ -17,7 +17,7 @@ import (
 // hashing and compression run in the caller's goroutine; a full pack is
 // uploaded, and indexed, by the caller that filled it.
 func (r *Repository) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (crypto.ID, error) {
-	id := r.key.BlobID(data)
+	id := r.hashers.id(data)
 	_, err := r.saveBlobWithID(ctx, t, id, data)
 	return id, err
 }

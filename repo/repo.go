@@ -75,6 +75,7 @@ type Repository struct {
 	uploads   sync.WaitGroup // uploads in flight; Flush waits for them
 	uploadErr error          // first failed upload, under mu
 	bufs      saveBuffers    // recycled payload and pack buffers (blobs.go)
+	hashers   *blobHashers   // recycled keyed hashers for blob ids
 }
 
 // SaveStats count what SaveBlob stored in this session.
@@ -155,6 +156,7 @@ func newRepository(be backend.Backend, key *crypto.Key, keyID crypto.ID, cfg Con
 		treeCache: newTreeCache(64 << 20),
 		windows:   newWindowCache(),
 		uploadSem: make(chan struct{}, opts.Uploaders),
+		hashers:   newBlobHashers(key),
 	}
 }
 
