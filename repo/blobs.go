@@ -270,6 +270,22 @@ func (r *Repository) LoadEntry(ctx context.Context, e index.Entry, dst []byte) (
 	if err != nil {
 		return nil, err
 	}
+	return r.loadEntry(ctx, e, aead, dst)
+}
+
+// LoadPackBlob loads the blob at e with the pack salt the caller read from
+// an index file itself. Prune needs it: its plan walks the index files in
+// the backend, which may name a pack a concurrent backup indexed after
+// this handle's cache was last synced.
+func (r *Repository) LoadPackBlob(ctx context.Context, e index.Entry, salt pack.Salt, dst []byte) ([]byte, error) {
+	aead := r.packKeys.get(e.Pack)
+	if aead == nil {
+		aead = r.packKeys.put(e.Pack, salt)
+	}
+	return r.loadEntry(ctx, e, aead, dst)
+}
+
+func (r *Repository) loadEntry(ctx context.Context, e index.Entry, aead *crypto.AEAD, dst []byte) ([]byte, error) {
 	raw, small, err := r.loadSmall(ctx, e)
 	if err == nil && !small {
 		raw, err = backend.LoadRange(ctx, r.be, backend.Handle{Type: backend.PackFile, Name: e.Pack.String()}, int64(e.Offset), int(e.Length))

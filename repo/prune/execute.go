@@ -90,7 +90,7 @@ func repack(ctx context.Context, r *repo.Repository, u PackUse) (int, error) {
 	var buf []byte
 	for _, b := range u.Used {
 		e := index.Entry{Type: b.Type, ID: b.ID, Pack: u.ID, Offset: b.Offset, Length: b.Length, RawLength: b.RawLength}
-		data, err := r.LoadEntry(ctx, e, buf)
+		data, err := r.LoadPackBlob(ctx, e, u.Salt, buf)
 		if err != nil {
 			return n, fmt.Errorf("repack pack %s: %w", u.ID.Short(), err)
 		}

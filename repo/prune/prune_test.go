@@ -222,21 +222,7 @@ func TestRepackPartlyUsedPack(t *testing.T) {
 	dir := newRepo(t)
 	c := &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	r := host(t, dir, "a", c)
-	ctx := context.Background()
-	// Two files in one pack; one snapshot keeps only the first.
-	a, b := make([]byte, 100<<10), make([]byte, 400<<10)
-	rand.Read(a)
-	rand.Read(b)
-	ida, _ := r.SaveBlob(ctx, pack.DataBlob, a)
-	idb, _ := r.SaveBlob(ctx, pack.DataBlob, b)
-	_ = idb
-	root, _ := r.SaveTree(ctx, &tree.Tree{Nodes: []*tree.Node{{Name: "f", Type: tree.TypeFile, Size: uint64(len(a)), Content: []tree.Chunk{{ID: ida, Size: uint64(len(a))}}}}})
-	if err := r.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sn := repo.NewSnapshot(c.now(), repo.KindFS, []string{"/f"})
-	sn.Tree = root
-	r.SaveSnapshot(ctx, sn)
+	sn, a := partlyUsedPack(t, r)
 	p := runPrune(t, r, Options{Grace: 0})
 	if len(p.Repack) != 1 {
 		t.Fatalf("want 1 pack to repack, got %d", len(p.Repack))
@@ -257,4 +243,58 @@ func TestRepackPartlyUsedPack(t *testing.T) {
 		t.Fatalf("prune does not converge: %+v", p)
 	}
 	var _ crypto.ID
+}
+
+// TestRepackPackIndexedAfterCacheSync executes a plan on a handle whose
+// cache was synced before another host indexed the pack to repack: the
+// race in which a prune's index walk sees a concurrent backup's new index
+// file that its cache does not (CI failed on it once with "blob not found
+// in index"). Repack must read the pack with the salt from the plan.
+func TestRepackPackIndexedAfterCacheSync(t *testing.T) {
+	dir := newRepo(t)
+	c := &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	stale := host(t, dir, "stale", c)
+	ctx := context.Background()
+	if err := stale.SyncIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := host(t, dir, "a", c)
+	sn, a := partlyUsedPack(t, r)
+	p, err := PlanPrune(ctx, r, Options{Grace: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Repack) != 1 {
+		t.Fatalf("want 1 pack to repack, got %d", len(p.Repack))
+	}
+	res, err := Execute(ctx, stale, p)
+	if err != nil {
+		t.Fatalf("execute on a handle with an older cache: %v", err)
+	}
+	if res.BlobsRepacked != 1 {
+		t.Fatalf("repacked %d blobs, want 1", res.BlobsRepacked)
+	}
+	c.t = c.t.Add(time.Second)
+	p = runPrune(t, r, Options{Grace: 0})
+	if len(p.Delete) != 1 {
+		t.Fatalf("repacked pack not deleted: %+v", p)
+	}
+	got, err := readBack(t, r, sn)
+	if err != nil || !bytes.Equal(got, a) {
+		t.Fatalf("repacked blob unreadable: %v", err)
+	}
+}
+
+// partlyUsedPack stores two files' contents in one pack and a snapshot
+// that keeps only the first, which it returns with that content.
+func partlyUsedPack(t *testing.T, r *repo.Repository) (*repo.Snapshot, []byte) {
+	t.Helper()
+	a, b := make([]byte, 100<<10), make([]byte, 400<<10)
+	rand.Read(a)
+	rand.Read(b)
+	// Not flushed: snapshotOf's flush puts both blobs in one pack.
+	if _, err := r.SaveBlob(context.Background(), pack.DataBlob, b); err != nil {
+		t.Fatal(err)
+	}
+	return snapshotOf(t, r, a), a
 }
