@@ -172,7 +172,7 @@ func cmdBackupDB() *cli.Command {
 			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to the snapshot"},
 			&cli.StringFlag{Name: "snapshot-host", Usage: "record `HOST` in the snapshot instead of this host's name"},
 			&cli.IntFlag{Name: "workers", Usage: "concurrent chunk savers"},
-			&cli.BoolFlag{Name: "raw-dump", Usage: "mysql/mariadb: store the dump tool's output unchanged (one INSERT per row) instead of re-cutting extended INSERTs"},
+			&cli.BoolFlag{Name: "raw-dump", Usage: "store the dump tool's output unchanged: mysql/mariadb one INSERT per row instead of re-cut extended INSERTs; redis the RDB in the server's hash order instead of sorted by key"},
 		),
 		Action: func(c *cli.Context) error {
 			if delegated, err := delegateStream(c); delegated {

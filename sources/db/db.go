@@ -34,7 +34,9 @@ type Options struct {
 	// content, so that a changed row does not move every later statement
 	// boundary (see recut.go); with RawDump the dump is made with one
 	// INSERT per row instead, which deduplicates too but is larger and
-	// slower to restore.
+	// slower to restore. For redis, cairn sorts the RDB's keys by name
+	// (rdbsort.go); with RawDump the RDB is stored in the server's hash
+	// order, which deduplicates poorly.
 	RawDump bool
 	// onStart, for tests, is called with the dump process's pid and the
 	// credentials directory once the dump runs.
@@ -66,6 +68,10 @@ type Source struct {
 	// statements (mysql/mariadb without RawDump): the stored stream is
 	// then not byte for byte the tool's output, but the same rows.
 	Recut *RecutInfo `json:"recut_inserts,omitempty"`
+	// SortedRDB is set when cairn sorted a Redis RDB's keys (redis
+	// without RawDump): the stored RDB is then not byte for byte the
+	// server's, but the same keys and values (rdbsort.go).
+	SortedRDB *RDBSortInfo `json:"sorted_rdb,omitempty"`
 }
 
 // RecutInfo counts what re-cutting extended INSERTs did.
@@ -145,10 +151,15 @@ func Backup(ctx context.Context, r stream.Repo, c Conn, opts Options) (*repo.Sna
 		}
 		rd, status = cmd, cmd.Status
 	}
-	var rr *recutReader
-	if p.recut {
-		rr = newRecutReader(rd)
+	var rr *filterReader[recutStats]
+	var sr *filterReader[RDBSortInfo]
+	switch {
+	case p.recut:
+		rr = newFilterReader(rd, recut)
 		rd = rr
+	case p.sortRDB:
+		sr = newFilterReader(rd, rdbSort)
+		rd = sr
 	}
 	defer rd.Close()
 	req.Source = func() any {
@@ -156,6 +167,10 @@ func Backup(ctx context.Context, r stream.Repo, c Conn, opts Options) (*repo.Sna
 		if rr != nil {
 			st := rr.Stats()
 			src.Recut = &st
+		}
+		if sr != nil {
+			st := sr.Stats()
+			src.SortedRDB = &st
 		}
 		return src
 	}

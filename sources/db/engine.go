@@ -20,6 +20,8 @@ type plan struct {
 	open func(ctx context.Context) (io.ReadCloser, error)
 	// recut passes the dump through recut (mysqldump extended INSERTs).
 	recut bool
+	// sortRDB passes the dump through rdbSort (redis RDB keys).
+	sortRDB bool
 }
 
 // engine is one database engine's dump, version and restore logic.

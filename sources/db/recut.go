@@ -88,45 +88,6 @@ func recutRows(dst io.Writer, src io.Reader, avgRows int) (recutStats, error) {
 	return r.stats, err
 }
 
-// recutReader runs recut in a goroutine between the dump and its reader.
-type recutReader struct {
-	src  io.ReadCloser
-	pr   *io.PipeReader
-	done chan struct{}
-	// stats is set when done is closed.
-	stats recutStats
-}
-
-// newRecutReader returns the re-cut dump of src. Close closes src.
-func newRecutReader(src io.ReadCloser) *recutReader {
-	pr, pw := io.Pipe()
-	r := &recutReader{src: src, pr: pr, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		st, err := recut(pw, src)
-		r.stats = st
-		pw.CloseWithError(err)
-	}()
-	return r
-}
-
-func (r *recutReader) Read(p []byte) (int, error) { return r.pr.Read(p) }
-
-// Close stops the filter and closes the dump.
-func (r *recutReader) Close() error {
-	r.pr.CloseWithError(io.ErrClosedPipe)
-	err := r.src.Close()
-	<-r.done
-	return err
-}
-
-// Stats returns the counts; it waits for the filter to end, so call it
-// only after reading to the end or closing.
-func (r *recutReader) Stats() recutStats {
-	<-r.done
-	return r.stats
-}
-
 var (
 	insertPrefix = []byte("INSERT INTO `")
 	delimiterCmd = []byte("DELIMITER ")

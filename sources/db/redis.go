@@ -49,7 +49,7 @@ func (redis) prepare(ctx context.Context, c Conn, s *secrets) (*plan, error) {
 	}
 	argv := append([]string{bin, "--no-auth-warning"}, redisArgs(c)...)
 	argv = append(argv, "--rdb", "-")
-	return &plan{argv: argv, env: redisEnv(c), name: "dump.rdb", format: "rdb"}, nil
+	return &plan{argv: argv, env: redisEnv(c), name: "dump.rdb", format: "rdb", sortRDB: !c.rawDump}, nil
 }
 
 // redisCmd runs one command and fails on an error reply, which redis-cli

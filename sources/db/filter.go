@@ -1,0 +1,43 @@
+package db
+
+import "io"
+
+// filterReader runs a dump filter (recut, rdbSort) in a goroutine between
+// the dump and its reader, and keeps what the filter counted.
+type filterReader[S any] struct {
+	src  io.ReadCloser
+	pr   *io.PipeReader
+	done chan struct{}
+	// stats is set when done is closed.
+	stats S
+}
+
+// newFilterReader returns src passed through filter. Close closes src.
+func newFilterReader[S any](src io.ReadCloser, filter func(io.Writer, io.Reader) (S, error)) *filterReader[S] {
+	pr, pw := io.Pipe()
+	r := &filterReader[S]{src: src, pr: pr, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		st, err := filter(pw, src)
+		r.stats = st
+		pw.CloseWithError(err)
+	}()
+	return r
+}
+
+func (r *filterReader[S]) Read(p []byte) (int, error) { return r.pr.Read(p) }
+
+// Close stops the filter and closes the dump.
+func (r *filterReader[S]) Close() error {
+	r.pr.CloseWithError(io.ErrClosedPipe)
+	err := r.src.Close()
+	<-r.done
+	return err
+}
+
+// Stats returns the counts; it waits for the filter to end, so call it
+// only after reading to the end or closing.
+func (r *filterReader[S]) Stats() S {
+	<-r.done
+	return r.stats
+}
