@@ -152,11 +152,9 @@ func incrementalAndRestore(t *testing.T, f fixture, restoreTarget string) {
 	t.Logf("%s: dump %d bytes; first backup added %d, second added %d raw (%.1f%% of the dump) in %d new chunks, %d stored",
 		c.Engine, sn2.Summary.TotalBytes, sn1.Summary.BytesAddedRaw, sn2.Summary.BytesAddedRaw, pct, sn2.Summary.BlobsNew, sn2.Summary.BytesAdded)
 	// A changed region costs one to three chunks (1.5 MiB on average, the
-	// polynomial is random per repository), so on dumps of a few tens of
-	// MB the share varies between runs: above 20%, accept 8 MiB, or four
-	// new chunks (the changed range and the dump's header; a 15 MB dump
-	// may be only five chunks).
-	if pct >= 20 && sn2.Summary.BytesAddedRaw > 8<<20 && sn2.Summary.BlobsNew > 4 {
+	// polynomial is random per repository), so the fixtures' dumps are
+	// 55-100 MB: large enough that those chunks stay well under 20%.
+	if pct >= 20 {
 		t.Errorf("second backup added %.1f%% of the dump (%d bytes, %d chunks), want well under 20%%", pct, sn2.Summary.BytesAddedRaw, sn2.Summary.BlobsNew)
 	}
 	want := f.checksums(t, "shop")

@@ -76,7 +76,7 @@ func (s *myServer) conn(db string) Conn {
 func (s *myServer) seed(t *testing.T, db string) {
 	s.sql(t, "", "CREATE DATABASE "+db)
 	s.sql(t, db, `CREATE TABLE orders (id INT PRIMARY KEY, customer VARCHAR(40), amount DECIMAL(10,2), note VARCHAR(100)) ENGINE=InnoDB;
-INSERT INTO orders SELECT seq, CONCAT('customer-', seq % 997), seq * 1.25, REPEAT(CHAR(65 + seq % 26), 60) FROM seq_1_to_300000;
+INSERT INTO orders SELECT seq, CONCAT('customer-', seq % 997), seq * 1.25, REPEAT(CHAR(65 + seq % 26), 60) FROM seq_1_to_600000;
 CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40)) ENGINE=InnoDB;
 INSERT INTO customers SELECT seq, CONCAT('name-', seq) FROM seq_1_to_997;
 CREATE TABLE tricky (id INT PRIMARY KEY, s VARCHAR(200), b BLOB, f DOUBLE, n INT NULL, bits BIT(8), d DATETIME, j JSON) ENGINE=InnoDB;
@@ -88,7 +88,7 @@ INSERT INTO tricky SELECT seq,
 }
 
 func (s *myServer) change(t *testing.T, db string) {
-	s.sql(t, db, "UPDATE orders SET amount = amount + 1, note = 'changed' WHERE id BETWEEN 150001 AND 153000;")
+	s.sql(t, db, "UPDATE orders SET amount = amount + 1, note = 'changed' WHERE id BETWEEN 300001 AND 306000;")
 }
 
 func (s *myServer) checksums(t *testing.T, db string) map[string]string {

@@ -83,7 +83,7 @@ func (s *pgServer) conn(db string) Conn {
 
 func (s *pgServer) seed(t *testing.T, db string) {
 	s.psql(t, "postgres", "CREATE DATABASE "+db)
-	sh(t, s.env(db), "", filepath.Join(s.bin, "pgbench"), "-i", "-q", "-s", "3", "--unlogged-tables")
+	sh(t, s.env(db), "", filepath.Join(s.bin, "pgbench"), "-i", "-q", "-s", "6", "--unlogged-tables")
 	s.psql(t, db, "INSERT INTO pgbench_history SELECT g % 50 + 1, g % 5 + 1, g, g, now() FROM generate_series(1, 20000) g")
 }
 
@@ -91,7 +91,7 @@ func (s *pgServer) seed(t *testing.T, db string) {
 // docs/source-db.md for why scattered changes deduplicate worse), and
 // appends history rows.
 func (s *pgServer) change(t *testing.T, db string) {
-	s.psql(t, db, "UPDATE pgbench_accounts SET abalance = abalance + 7, filler = 'changed' WHERE aid <= 3000")
+	s.psql(t, db, "UPDATE pgbench_accounts SET abalance = abalance + 7, filler = 'changed' WHERE aid <= 6000")
 	s.psql(t, db, "INSERT INTO pgbench_history SELECT 1, 1, g, 3, now() FROM generate_series(1, 200) g")
 }
 
