@@ -106,10 +106,13 @@ func staticBusybox(path string) bool {
 
 // newPodman writes the containers.conf podman needs here: crun refuses
 // this machine's hybrid cgroups, and root here cannot raise rlimits
-// (../shared/TESTING.md).
+// (../shared/TESTING.md). exit_command_delay: each exec session's conmon
+// otherwise lingers 300 s after the exec ends (Docker's exec cleanup
+// delay), so a test run left a dozen conmon processes behind; 10 s still
+// leaves the client time to inspect the exit code.
 func newPodman(t *testing.T) *podman {
 	conf := filepath.Join(t.TempDir(), "containers.conf")
-	err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n[engine]\nruntime = \"runc\"\n"), 0o644)
+	err := os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n[engine]\nruntime = \"runc\"\nexit_command_delay = 10\n"), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
