@@ -307,6 +307,7 @@ func cmdBackupDocker() *cli.Command {
 			&cli.StringFlag{Name: "snapshot-host", Usage: "record `HOST` in the snapshots instead of this host's name"},
 			&cli.IntFlag{Name: "workers", Usage: "concurrent chunk savers per dump"},
 			&cli.IntFlag{Name: "jobs", Value: 1, Usage: "run up to `N` container dumps at once"},
+			&cli.BoolFlag{Name: "raw-dump", Usage: "store redis containers' RDBs in the server's hash order instead of sorted by key"},
 		},
 		Action: func(c *cli.Context) error {
 			if delegated, err := delegateStream(c); delegated {
@@ -377,7 +378,7 @@ func backupDocker(c *cli.Context) error {
 	docker.BackupAll(c.Context, cl, stream.Repository{Repository: r}, targets, c.Int("jobs"), docker.Options{
 		Host: c.String("snapshot-host"), Tags: c.StringSlice("tag"),
 		Save:   stream.SaveOptions{Chunker: r.ChunkerParams(), Workers: c.Int("workers")},
-		Stderr: e.stderr,
+		Stderr: e.stderr, RawDump: c.Bool("raw-dump"),
 	}, func(res docker.Result) {
 		if res.Err != nil {
 			failed++

@@ -41,3 +41,23 @@ func (r *filterReader[S]) Stats() S {
 	<-r.done
 	return r.stats
 }
+
+// RDBSorter is a Redis RDB stream with each database's keys sorted by name
+// (rdbsort.go), for sources that run redis-cli themselves (docker).
+type RDBSorter struct{ f *filterReader[RDBSortInfo] }
+
+// SortRDB returns rd's RDB with its keys sorted. Closing the sorter
+// closes rd.
+func SortRDB(rd io.ReadCloser) *RDBSorter {
+	return &RDBSorter{f: newFilterReader(rd, rdbSort)}
+}
+
+// Read reads the sorted RDB.
+func (s *RDBSorter) Read(p []byte) (int, error) { return s.f.Read(p) }
+
+// Close stops sorting and closes the dump.
+func (s *RDBSorter) Close() error { return s.f.Close() }
+
+// Info reports what sorting did; it waits for the sorter to end, so call
+// it only after reading to the end or closing.
+func (s *RDBSorter) Info() RDBSortInfo { return s.f.Stats() }

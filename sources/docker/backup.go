@@ -72,6 +72,9 @@ type Options struct {
 	// Stderr receives the dump's standard error as it arrives (nil
 	// discards it; the end is kept either way).
 	Stderr io.Writer
+	// RawDump stores a redis container's RDB as the server wrote it
+	// instead of sorted by key (see db.Options.RawDump).
+	RawDump bool
 }
 
 // Source is the snapshot metadata of a container dump: package db's
@@ -109,7 +112,13 @@ func backup(ctx context.Context, c *Client, r stream.Repo, t *Target, opts Optio
 	if err != nil {
 		return nil, fmt.Errorf("%s dump: %w", t.Engine, err)
 	}
-	defer rd.Close()
+	var body io.ReadCloser = rd
+	var sorter *db.RDBSorter
+	if t.Engine == "redis" && !opts.RawDump {
+		sorter = db.SortRDB(rd)
+		body = sorter
+	}
+	defer body.Close()
 	tag := t.SnapshotName
 	if tag == "" {
 		tag = t.Name
@@ -124,10 +133,14 @@ func backup(ctx context.Context, c *Client, r stream.Repo, t *Target, opts Optio
 		Tags: append([]string{tag}, opts.Tags...), Save: opts.Save,
 		Source: func() any {
 			src.Dump = rd.Status()
+			if sorter != nil {
+				info := sorter.Info()
+				src.SortedRDB = &info
+			}
 			return src
 		},
 	}
-	sn, err := stream.Backup(ctx, r, rd, req)
+	sn, err := stream.Backup(ctx, r, body, req)
 	if err != nil {
 		return nil, fmt.Errorf("%s dump: %w", t.Engine, err)
 	}

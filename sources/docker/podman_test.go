@@ -48,6 +48,12 @@ while [ $i -lt 3000 ]; do echo "row $i of $PGDATABASE"; i=$((i+1)); done
 echo "pg_dump: dumped $i rows" >&2
 `
 
+// fakeRedisCli serves "redis-cli --rdb -" from an RDB a real redis-server
+// saved on the host, mounted at /rdb (TestDockerPodmanRedisSorted).
+const fakeRedisCli = `#!/bin/sh
+exec cat /rdb/dump.rdb
+`
+
 const fakeMariaDump = `#!/bin/sh
 for a; do db=$a; done
 if [ "$MYSQL_PWD" != 'maria"secret' ]; then
@@ -165,7 +171,7 @@ func (p *podman) image() string {
 	}
 	h := sha256.New()
 	h.Write(bb)
-	h.Write([]byte(fakePgDump + fakeMariaDump))
+	h.Write([]byte(fakePgDump + fakeMariaDump + fakeRedisCli))
 	name := "localhost/cairn-test-busybox:" + hex.EncodeToString(h.Sum(nil))[:12]
 	if p.cmd("image", "exists", name).Run() == nil {
 		return name
@@ -176,7 +182,7 @@ func (p *podman) image() string {
 			p.t.Fatal(err)
 		}
 	}
-	files := map[string]string{"bin/busybox": string(bb), "bin/pg_dump": fakePgDump, "bin/mariadb-dump": fakeMariaDump,
+	files := map[string]string{"bin/busybox": string(bb), "bin/pg_dump": fakePgDump, "bin/mariadb-dump": fakeMariaDump, "bin/redis-cli": fakeRedisCli,
 		"etc/cairn-test/dbpw": "maria\"secret\n"}
 	for f, content := range files {
 		if err := os.WriteFile(filepath.Join(rootfs, f), []byte(content), 0o755); err != nil {
