@@ -47,6 +47,15 @@ func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id cry
 
 	r.mu.Lock()
 	w := r.packers[t]
+	var closed *pack.Writer
+	// A blob that would take the pack past the pack size goes into the
+	// next pack: the arena is made for the pack size, and outgrowing it
+	// copies the whole pack into a new one (Seal's append).
+	if w != nil && w.Count() > 0 && w.Size()+pack.BlobHeaderSize+len(payload)+crypto.Overhead > r.cfg.PackSize {
+		closed = w
+		w = nil
+		delete(r.packers, t)
+	}
 	if w == nil {
 		var arena []byte
 		if t == pack.DataBlob { // tree packs fill slowly: let them grow
@@ -54,13 +63,13 @@ func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id cry
 		}
 		if w, err = pack.NewWriterBuffer(r.key, arena); err != nil {
 			r.mu.Unlock()
-			return false, fmt.Errorf("new pack: %w", err)
+			return false, errors.Join(fmt.Errorf("new pack: %w", err), r.uploadClosed(ctx, closed))
 		}
 		r.packers[t] = w
 	}
 	if err := w.AddPayload(t, id, payload, compressed, len(data)); err != nil {
 		r.mu.Unlock()
-		return false, fmt.Errorf("add blob %s: %w", id.Short(), err)
+		return false, errors.Join(fmt.Errorf("add blob %s: %w", id.Short(), err), r.uploadClosed(ctx, closed))
 	}
 	r.stats.BlobsNew++
 	r.stats.BytesAddedRaw += int64(len(data))
@@ -71,12 +80,23 @@ func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id cry
 	}
 	r.mu.Unlock()
 
+	if err := r.uploadClosed(ctx, closed); err != nil {
+		return true, err
+	}
 	if full != nil {
 		if err := r.uploadAsync(ctx, full); err != nil {
 			return true, err
 		}
 	}
 	return true, nil
+}
+
+// uploadClosed uploads a pack closed before it would overflow (nil: none).
+func (r *Repository) uploadClosed(ctx context.Context, w *pack.Writer) error {
+	if w == nil {
+		return nil
+	}
+	return r.uploadAsync(ctx, w)
 }
 
 // saveBuffers recycles the large buffers of the save path, which would
