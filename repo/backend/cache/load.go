@@ -97,7 +97,7 @@ func (c *Cache) loadCached(ctx context.Context, h backend.Handle, length int, of
 	if offset < 0 || n < 0 || offset+n > size {
 		return true, fmt.Errorf("load %v: range %d+%d past the end (%d bytes): %w", h, offset, length, size, io.ErrUnexpectedEOF)
 	}
-	return true, fn(&ctxReader{ctx: ctx, r: io.NewSectionReader(f, offset, n)})
+	return true, fn(backend.ContextReader(ctx, io.NewSectionReader(f, offset, n)))
 }
 
 // fetch downloads a whole pack into the cache, once; failures only cost
@@ -147,17 +147,4 @@ func (s *headSniffer) Write(p []byte) (int, error) {
 		s.b = append(s.b, p[:min(need, len(p))]...)
 	}
 	return len(p), nil
-}
-
-// ctxReader fails reads once ctx is done, so a cancelled load stops.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r *ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }

@@ -47,23 +47,10 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, length int, offset
 		return backend.Permanent(fmt.Errorf("local: load %v: %d bytes at offset %d of a %d-byte file: %w",
 			h, n, offset, size, io.ErrUnexpectedEOF))
 	}
-	if err := fn(&ctxReader{ctx: ctx, r: io.NewSectionReader(f, offset, n)}); err != nil {
+	if err := fn(backend.ContextReader(ctx, io.NewSectionReader(f, offset, n))); err != nil {
 		return fmt.Errorf("local: load %v: %w", h, err)
 	}
 	return nil
-}
-
-// ctxReader stops a long read once ctx is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // Stat returns h's size.

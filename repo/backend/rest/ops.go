@@ -172,7 +172,7 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, length int, offset
 	if length > 0 {
 		rd = io.LimitReader(rd, int64(length))
 	}
-	if err := fn(&ctxReader{ctx: ctx, r: rd}); err != nil {
+	if err := fn(backend.ContextReader(ctx, rd)); err != nil {
 		return wrapErr(ctx, "load", h, err)
 	}
 	return nil
@@ -267,17 +267,4 @@ func (b *Backend) List(ctx context.Context, t backend.FileType, fn func(backend.
 		}
 	}
 	return nil
-}
-
-// ctxReader fails reads once ctx is done, so a cancelled load stops.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r *ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }

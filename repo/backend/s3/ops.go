@@ -90,7 +90,7 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, length int, offset
 		}
 		rd = &exactReader{r: body, left: want}
 	}
-	if err := fn(rd); err != nil {
+	if err := fn(backend.ContextReader(ctx, rd)); err != nil {
 		return fmt.Errorf("s3: load %v: %w", h, ctxErr(ctx, err))
 	}
 	return nil

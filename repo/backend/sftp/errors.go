@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 	"sync"
@@ -79,17 +78,4 @@ func (t *tailBuffer) authFailed() bool {
 	defer t.mu.Unlock()
 	return bytes.Contains(t.buf, []byte("Permission denied")) ||
 		bytes.Contains(t.buf, []byte("Host key verification failed"))
-}
-
-// ctxReader fails reads once ctx is done, so a cancelled transfer stops.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r *ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }

@@ -111,7 +111,7 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, length int, offset
 	if n < 0 || offset+n > fi.Size() {
 		return backend.Permanent(fmt.Errorf("sftp: load %v: range %d+%d past the end (%d bytes): %w", h, offset, length, fi.Size(), io.ErrUnexpectedEOF))
 	}
-	rd := bufio.NewReaderSize(&ctxReader{ctx: ctx, r: io.NewSectionReader(f, offset, n)}, 1<<20)
+	rd := bufio.NewReaderSize(backend.ContextReader(ctx, io.NewSectionReader(f, offset, n)), 1<<20)
 	if err := fn(rd); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("sftp: load %v: %w", h, ctx.Err())
