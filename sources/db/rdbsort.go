@@ -618,6 +618,12 @@ func (s *rdbSorter) put(b byte) {
 // take consumes a few bytes (at most the input buffer) and returns them;
 // the slice is valid until the next call.
 func (s *rdbSorter) take(n int) ([]byte, error) {
+	if !s.streaming && len(s.run)-s.recStart+n > s.maxRecord {
+		// A record of many empty strings grows only through take.
+		if err := s.startStreaming(); err != nil {
+			return nil, err
+		}
+	}
 	b, err := s.in.read(n)
 	if err != nil {
 		return nil, noEOF(err)

@@ -217,6 +217,21 @@ func TestRDBSortBoundedRunsAndLargeRecords(t *testing.T) {
 	if descents > int(st.Runs)+1 {
 		t.Fatalf("%d descents for %d runs", descents, st.Runs)
 	}
+
+	// A record made only of empty strings grows one length byte at a
+	// time; it too is streamed once past the cap.
+	e := newRDB()
+	e.selectDB(0)
+	e.str("b", "x")
+	e.record([]byte{rdbTypeList}, rdbStr("empties"), rdbLen(3000), bytes.Repeat([]byte{0}, 3000))
+	e.str("a", "y")
+	out, st = sortRDB(t, e.bytes(), 4096, 1024)
+	if st.Unsorted != 1 || st.Keys != 2 {
+		t.Fatalf("stats %+v: want the list streamed and 2 keys sorted", st)
+	}
+	if got := recordOrder(t, out, e.records); !slices.Equal(got, []int{0, 1, 2}) {
+		t.Fatalf("order %v", got)
+	}
 }
 
 func TestRDBSortFallbackAndDamage(t *testing.T) {
