@@ -31,7 +31,12 @@ def sh(*args, env=None, check=True, quiet=True):
 
 
 def timed(args, env):
-    """Run a command; return (seconds, peak RSS MiB, CPU utilisation %)."""
+    """Run a command; return (seconds, peak RSS MiB, CPU utilisation %).
+
+    Dirty pages left by earlier steps are written out first: otherwise a
+    step (above all a restore of 3 GiB) is throttled by the kernel writing
+    back the previous step's data, and measures the disk, not the tool."""
+    os.sync()
     t0 = time.perf_counter()
     p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
