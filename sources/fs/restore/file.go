@@ -3,6 +3,7 @@ package restore
 import (
 	"bytes"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 
 	"cairn/pack"
@@ -87,19 +88,20 @@ func (r *restorer) finishContent(f *os.File, job fileJob, off int64, err error) 
 }
 
 // writeData writes one chunk's plaintext at off, sparsely unless NoSparse.
-func (r *restorer) writeData(f *os.File, data []byte, off int64) error {
+// punch says the file was preallocated (see preallocate).
+func (r *restorer) writeData(f *os.File, data []byte, off int64, punch bool) error {
 	if r.opts.NoSparse {
 		_, err := f.WriteAt(data, off)
 		return err
 	}
-	return r.writeSparse(f, data, off)
+	return r.writeSparse(f, data, off, punch)
 }
 
 // writeSparse writes data at off, skipping every file-system block that
-// data covers entirely with zeros. The file was created empty, so what is
-// skipped reads back as zeros.
-func (r *restorer) writeSparse(f *os.File, data []byte, off int64) error {
-	run := -1 // start of the pending non-zero run
+// data covers entirely with zeros. A file created empty reads back zeros
+// there; in a preallocated one (punch) the skipped blocks are punched out.
+func (r *restorer) writeSparse(f *os.File, data []byte, off int64, punch bool) error {
+	run, zeros := -1, -1 // starts of the pending non-zero and zero runs
 	for i := 0; i < len(data); {
 		end := i + blockSize - int((off+int64(i))%blockSize)
 		if end > len(data) {
@@ -113,16 +115,38 @@ func (r *restorer) writeSparse(f *os.File, data []byte, off int64) error {
 				}
 				run = -1
 			}
-		} else if run < 0 {
-			run = i
+			if zeros < 0 {
+				zeros = i
+			}
+		} else {
+			if zeros >= 0 && punch {
+				punchHole(f, off+int64(zeros), int64(i-zeros))
+			}
+			zeros = -1
+			if run < 0 {
+				run = i
+			}
 		}
 		i = end
+	}
+	if zeros >= 0 && punch {
+		punchHole(f, off+int64(zeros), int64(len(data)-zeros))
 	}
 	if run >= 0 {
 		_, err := f.WriteAt(data[run:], off+int64(run))
 		return err
 	}
 	return nil
+}
+
+// punchHole deallocates n bytes at off of a preallocated file; where that
+// fails the blocks stay allocated, reading zeros all the same.
+func punchHole(f *os.File, off, n int64) {
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			_ = unix.Fallocate(int(fd), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
+		})
+	}
 }
 
 // writeZeros fills size bytes at off with zeros, for Options.NoSparse.

@@ -14,6 +14,7 @@ import (
 	"cairn/index"
 	"cairn/internal/crypto"
 	"cairn/pack"
+	"cairn/repo/tree"
 )
 
 // PackLoader is implemented by Loaders that can tell where a blob is
@@ -70,6 +71,9 @@ type openFile struct {
 	f       *os.File
 	entries []index.Entry // per chunk; zero for holes
 	limit   int           // chunks from limit on are not loaded (one failed)
+	// preallocated: the file's blocks were reserved, so blocks of zeros
+	// that writeSparse skips must be punched out to stay sparse.
+	preallocated bool
 
 	mu      sync.Mutex
 	pending int // data chunks before limit not yet written
@@ -244,7 +248,7 @@ func (r *restorer) writeUse(u chunkUse, data []byte, err error) {
 		err = fmt.Errorf("blob has %d bytes, tree says %d", len(data), u.size)
 	}
 	if err == nil {
-		err = r.writeData(of.f, data, u.off)
+		err = r.writeData(of.f, data, u.off, of.preallocated)
 	}
 	of.mu.Lock()
 	if err != nil {
@@ -284,7 +288,8 @@ func (r *restorer) openContent(ctx context.Context, pl PackLoader, job fileJob) 
 		r.createFailed(job, err)
 		return nil
 	}
-	of := &openFile{job: job, f: f, entries: make([]index.Entry, len(job.node.Content)), limit: len(job.node.Content)}
+	of := &openFile{job: job, f: f, entries: make([]index.Entry, len(job.node.Content)), limit: len(job.node.Content),
+		preallocated: !r.opts.NoSparse && preallocate(f, job.node.Content)}
 	var off int64
 	for i, c := range job.node.Content {
 		if err := chunkError(ctx, c.Size, off); err != nil {
@@ -338,4 +343,40 @@ func (r *restorer) createFailed(job fileJob, err error) {
 		job.group.failed = true
 	}
 	r.fail(job.dst, "create", err)
+}
+
+// preallocMin is the smallest file whose blocks are reserved up front.
+const preallocMin = 1 << 20
+
+// preallocate reserves the blocks of a file without holes before its
+// chunks arrive, so that the file system allocates it in one piece rather
+// than wherever each worker's write lands (restic does the same), and
+// reports whether it did. A file with holes is left to grow sparsely;
+// blocks of zeros in a preallocated file are punched out again as they are
+// skipped (writeSparse), so nothing is allocated that the source did not
+// have; the file gets its full size at once (ext4 ignores a hole punched
+// past the end of the file), and a restore cut short leaves it with the
+// restore's mtime, never the snapshot's, so it is not taken as complete
+// next time. Best effort: where fallocate fails (a file system without it, a
+// full one) the writes proceed as without it and report what fails.
+func preallocate(f *os.File, content []tree.Chunk) bool {
+	var size int64
+	for _, c := range content {
+		if c.IsHole() {
+			return false
+		}
+		size += int64(c.Size)
+	}
+	if size < preallocMin {
+		return false
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = unix.Fallocate(int(fd), 0, 0, size) }); err != nil {
+		return false
+	}
+	return ferr == nil
 }

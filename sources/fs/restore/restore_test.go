@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -173,6 +174,59 @@ func TestRestoreNoSparse(t *testing.T) {
 		t.Errorf("dense: size %d, %d bytes allocated", s.Size, s.Blocks*512)
 	}
 	mustRestore(t, f, root, t.TempDir(), Options{Verify: true}) // and sparse verifies too
+}
+
+// TestRestorePreallocates: a file of 1 MiB or more without holes gets its
+// blocks reserved before the chunks arrive; blocks of zeros inside its data
+// are punched out again, so it allocates no more than without
+// preallocation; sizes and content are exact.
+func TestRestorePreallocates(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name    string
+		content []tree.Chunk
+		want    bool
+	}{
+		{"2 MiB of data", []tree.Chunk{{ID: crypto.ID{1}, Size: 1 << 20}, {ID: crypto.ID{2}, Size: 1 << 20}}, true},
+		{"a hole", []tree.Chunk{{ID: crypto.ID{1}, Size: 1 << 20}, {Size: 1 << 20}}, false},
+		{"under 1 MiB", []tree.Chunk{{ID: crypto.ID{1}, Size: 1<<20 - 1}}, false},
+	}
+	for i, c := range cases {
+		f, err := os.Create(filepath.Join(dir, strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := preallocate(f, c.content)
+		var st unix.Stat_t
+		unix.Fstat(int(f.Fd()), &st)
+		f.Close()
+		if got != c.want || (got && (st.Size != 2<<20 || st.Blocks*512 < 2<<20)) || (!got && st.Blocks != 0) {
+			t.Errorf("%s: preallocated %v (want %v), size %d, %d bytes allocated", c.name, got, c.want, st.Size, st.Blocks*512)
+		}
+	}
+
+	f := newFakeRepo()
+	data := bytes.Repeat([]byte("not zero "), 200000) // 1.8 MB
+	zeros := make([]byte, 512<<10)                    // zeros inside data, not a hole
+	root := f.saveTree(t,
+		file("dense", 0o644, f.chunk(data[:1<<20]), f.chunk(zeros), f.chunk(data[1<<20:])),
+		file("tail-zeros", 0o644, f.chunk(data[:1<<20]), f.chunk(zeros)))
+	target := t.TempDir()
+	mustRestore(t, f, root, target, Options{Verify: true})
+	want := map[string][]byte{
+		"dense":      append(append(append([]byte{}, data[:1<<20]...), zeros...), data[1<<20:]...),
+		"tail-zeros": append(append([]byte{}, data[:1<<20]...), zeros...),
+	}
+	for name, content := range want {
+		s := lstat(t, filepath.Join(target, name))
+		nonZero := int64(len(content) - len(zeros))
+		if s.Size != int64(len(content)) || s.Blocks*512 < nonZero || s.Blocks*512 > nonZero+64<<10 {
+			t.Errorf("%s: size %d (want %d), %d bytes allocated (want about %d: zeros punched out)", name, s.Size, len(content), s.Blocks*512, nonZero)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(target, name)), content) {
+			t.Errorf("%s: content differs", name)
+		}
+	}
 }
 
 func TestRestoreVerifyGood(t *testing.T) {
