@@ -63,6 +63,9 @@ func cmdCheck() *cli.Command {
 				for _, p := range rep.Problems {
 					e.printf("error: %s\n", p.Message)
 				}
+				for _, id := range rep.UnindexedPacks {
+					e.printf("note: pack %s is not in any index (left by an interrupted backup, or its index was lost: prune deletes it, `repair index` adopts it)\n", id[:8])
+				}
 				for _, a := range rep.Affected {
 					e.printf("damaged: snapshot %s: %s\n", a.Snapshot[:8], a.Path)
 				}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"slices"
 	"sort"
 
 	"cairn/index"
@@ -37,17 +38,23 @@ type Affected struct {
 
 // Report is the result of a check.
 type Report struct {
-	Snapshots    int        `json:"snapshots"`
-	Trees        int        `json:"trees"`
-	Blobs        int        `json:"blobs_referenced"`
-	Packs        int        `json:"packs"`
-	PacksRead    int        `json:"packs_read"`
-	BytesRead    int64      `json:"bytes_read"`
-	Problems     []Problem  `json:"problems"`
-	Affected     []Affected `json:"affected,omitempty"`
-	Unused       int        `json:"unused_blobs"`
-	TimedOut     bool       `json:"timed_out,omitempty"`
-	damagedBlobs map[crypto.ID]bool
+	Snapshots int       `json:"snapshots"`
+	Trees     int       `json:"trees"`
+	Blobs     int       `json:"blobs_referenced"`
+	Packs     int       `json:"packs"`
+	PacksRead int       `json:"packs_read"`
+	BytesRead int64     `json:"bytes_read"`
+	Problems  []Problem `json:"problems"`
+	// UnindexedPacks are packs that no index file names: what a backup
+	// killed between storing a pack and its index leaves. They are not a
+	// problem (no snapshot can refer to their blobs through the index:
+	// a snapshot blob missing from the index is reported as a problem);
+	// prune deletes them and `repair index` adopts them.
+	UnindexedPacks []string   `json:"unindexed_packs,omitempty"`
+	Affected       []Affected `json:"affected,omitempty"`
+	Unused         int        `json:"unused_blobs"`
+	TimedOut       bool       `json:"timed_out,omitempty"`
+	damagedBlobs   map[crypto.ID]bool
 	// indexedBlobs holds every indexed blob as a typed 64-bit prefix: the
 	// snapshot walk tests membership here instead of looking each blob up
 	// in the badger cache, whose pages would all end up resident. A
@@ -55,8 +62,8 @@ type Report struct {
 	indexedBlobs blobset.Set
 }
 
-// Clean reports whether nothing is wrong. Unindexed packs are a problem
-// (data that no index names); unused blobs are not (prune removes them).
+// Clean reports whether nothing is wrong. Unindexed packs and unused
+// blobs are not problems (prune removes them).
 func (r *Report) Clean() bool { return len(r.Problems) == 0 }
 
 func (r *Report) add(p Problem) { r.Problems = append(r.Problems, p) }
@@ -105,9 +112,10 @@ func checkPacks(ctx context.Context, r *repo.Repository, rep *Report) error {
 	}
 	for id := range stored {
 		if !indexed[id] {
-			rep.add(Problem{Kind: "unindexed_pack", Pack: id.String(), Message: fmt.Sprintf("pack %s is not in any index (run `repair index`)", id.Short())})
+			rep.UnindexedPacks = append(rep.UnindexedPacks, id.String())
 		}
 	}
+	slices.Sort(rep.UnindexedPacks)
 	return nil
 }
 
