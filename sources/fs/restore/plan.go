@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 
@@ -154,9 +155,26 @@ func (r *restorer) restoreBatch(ctx context.Context, pl PackLoader, tasks chan<-
 		wg.Add(1)
 		tasks <- func(w *worker) { defer wg.Done(); t(w) }
 	}
+	// Files are created one directory per task: creating in a directory
+	// takes its lock, and workers creating side by side in one directory
+	// spin on that lock (27% of a restore's CPU in a perf profile).
 	files := make([]*openFile, len(batch))
+	byDir := map[string][]int{}
+	var dirs []string
 	for i, job := range batch {
-		run(func(*worker) { files[i] = r.openContent(ctx, pl, job) })
+		d := filepath.Dir(job.dst)
+		if byDir[d] == nil {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], i)
+	}
+	for _, d := range dirs {
+		idx := byDir[d]
+		run(func(*worker) {
+			for _, i := range idx {
+				files[i] = r.openContent(ctx, pl, batch[i])
+			}
+		})
 	}
 	wg.Wait()
 
