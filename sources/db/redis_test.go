@@ -71,14 +71,15 @@ func TestRedis(t *testing.T) {
 	}
 	// 1% of the keys, a range of ids (as the postgres test changes a
 	// range of rows). In the server's hash order they are scattered over
-	// the whole RDB; sorted by name they sit together.
-	src.set(t, 100000, 102000, 1)
+	// the whole RDB; sorted by name they sit together, here in the middle
+	// of the file, away from the header's chunk (which changes anyway).
+	src.set(t, 150000, 152000, 1)
 	sn2, err := backup(t, r, conn, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	share := float64(sn2.Summary.BytesAddedRaw) / float64(sn2.Summary.TotalBytes)
-	t.Logf("redis: RDB %d bytes; first backup added %d, keys 100000-101999 changed: second added %d raw (%.1f%% of the dump)",
+	t.Logf("redis: RDB %d bytes; first backup added %d, keys 150000-151999 changed: second added %d raw (%.1f%% of the dump)",
 		sn2.Summary.TotalBytes, sn1.Summary.BytesAddedRaw, sn2.Summary.BytesAddedRaw, 100*share)
 	if share > 0.20 {
 		t.Errorf("changing 1%% of the keys added %.1f%% of the dump, want well under 20%%", 100*share)
