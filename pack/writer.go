@@ -157,6 +157,13 @@ func (w *Writer) Count() int { return len(w.blobs) }
 // file order. The random order hides the order in which chunks were cut
 // from their files. The writer cannot be used afterwards.
 func (w *Writer) Finalize() (data []byte, id crypto.ID, salt Salt, blobs []Blob, err error) {
+	return w.FinalizeInto(nil)
+}
+
+// FinalizeInto is Finalize writing the pack into buf's storage when its
+// capacity suffices (a new buffer otherwise), so that callers can recycle
+// pack buffers instead of allocating and zeroing 16 MiB per pack.
+func (w *Writer) FinalizeInto(buf []byte) (data []byte, id crypto.ID, salt Salt, blobs []Blob, err error) {
 	if w.done {
 		return nil, id, salt, nil, fmt.Errorf("finalize pack: %w", errFinalized)
 	}
@@ -165,7 +172,11 @@ func (w *Writer) Finalize() (data []byte, id crypto.ID, salt Salt, blobs []Blob,
 		return nil, id, salt, nil, fmt.Errorf("finalize pack: %w", err)
 	}
 	sealedTrailer := uint64(minTrailerSealed) + entrySize*uint64(len(w.blobs))
-	data = make([]byte, 0, w.size+sealedTrailer+tailSize)
+	if need := w.size + sealedTrailer + tailSize; uint64(cap(buf)) >= need {
+		data = buf[:0]
+	} else {
+		data = make([]byte, 0, need)
+	}
 	data = append(data, packMagic...)
 	data = append(data, w.salt[:]...)
 	entries := make([]trailerEntry, len(w.blobs))

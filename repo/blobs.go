@@ -59,7 +59,7 @@ func (r *Repository) saveBlobWithID(ctx context.Context, t pack.BlobType, id cry
 	if w == nil {
 		var arena []byte
 		if t == pack.DataBlob { // tree packs fill slowly: let them grow
-			arena = r.bufs.arena(r.cfg.PackSize)
+			arena = r.bufs.packBuffer(r.cfg.PackSize)
 		}
 		if w, err = pack.NewWriterBuffer(r.key, arena); err != nil {
 			r.mu.Unlock()
@@ -101,10 +101,25 @@ func (r *Repository) uploadClosed(ctx context.Context, w *pack.Writer) error {
 
 // saveBuffers recycles the large buffers of the save path, which would
 // otherwise be allocated (and zeroed) for every blob and every pack: the
-// compressed payload of a blob being saved, and pack writers' arenas.
+// compressed payload of a blob being saved, and pack-sized buffers, which
+// serve as pack writers' arenas and as the finished packs Finalize writes.
+//
+// Pack buffers are kept in a bounded free list, not a sync.Pool: a pool is
+// emptied by every collection, and under the soft memory limit collections
+// come often, so nearly every pack was allocated afresh — 17 MiB zeroed and
+// faulted in from the kernel per pack, half of an initial backup's page
+// faults (docs/performance.md, "Recycled pack buffers").
 type saveBuffers struct {
-	payloads sync.Pool // *[]byte
-	arenas   sync.Pool // *[]byte
+	payloads sync.Pool   // *[]byte
+	packs    chan []byte // free pack-sized buffers, at most cap(packs)
+}
+
+// freePackBuffers bounds the free list: one buffer for the next arena and
+// one for the next Finalize; more are only held while packs are in flight.
+const freePackBuffers = 2
+
+func newSaveBuffers() saveBuffers {
+	return saveBuffers{packs: make(chan []byte, freePackBuffers)}
 }
 
 // payload returns a buffer for one blob's compressed form; the caller puts
@@ -116,23 +131,31 @@ func (b *saveBuffers) payload() *[]byte {
 	return new([]byte)
 }
 
-// arenaSlack is the room past the pack size that an arena is made with:
-// a pack is closed once it reaches the pack size, so its last blob ends
-// beyond it.
+// arenaSlack is the room past the pack size that a pack buffer is made
+// with: the trailer of a full pack goes there.
 const arenaSlack = 1 << 20
 
-// arena returns an empty buffer for a pack writer of packSize bytes.
-func (b *saveBuffers) arena(packSize int) []byte {
-	if p, ok := b.arenas.Get().(*[]byte); ok {
-		return *p
+// packBuffer returns an empty buffer for a pack of packSize bytes.
+func (b *saveBuffers) packBuffer(packSize int) []byte {
+	select {
+	case buf := <-b.packs:
+		if cap(buf) >= packSize+arenaSlack {
+			return buf[:0]
+		}
+	default:
 	}
 	return make([]byte, 0, packSize+arenaSlack)
 }
 
-// putArena returns a finalized writer's arena.
-func (b *saveBuffers) putArena(buf []byte) {
-	if cap(buf) > 0 {
-		b.arenas.Put(&buf)
+// putPackBuffer returns a buffer no longer used (an arena after Finalize,
+// a pack after Save); it is dropped when the free list is full.
+func (b *saveBuffers) putPackBuffer(buf []byte) {
+	if cap(buf) == 0 {
+		return
+	}
+	select {
+	case b.packs <- buf[:0]:
+	default:
 	}
 }
 
@@ -204,15 +227,20 @@ func (r *Repository) reserve(id crypto.ID, t pack.BlobType) (known bool, err err
 // before the index file naming it, so an index never points at a pack
 // that is not durable.
 func (r *Repository) writePack(ctx context.Context, w *pack.Writer) error {
-	data, id, salt, blobs, err := w.Finalize()
+	data, id, salt, blobs, err := w.FinalizeInto(r.bufs.packBuffer(r.cfg.PackSize))
 	if err != nil {
 		return fmt.Errorf("finalize pack: %w", err)
 	}
-	r.bufs.putArena(w.Buffer())
+	r.bufs.putPackBuffer(w.Buffer())
 	if err := r.be.Save(ctx, backend.Handle{Type: backend.PackFile, Name: id.String()}, data); err != nil {
+		// Not recycled: an HTTP transport may still be reading a failed
+		// request's body after Save returned.
 		return fmt.Errorf("save pack %s: %w", id.Short(), err)
 	}
-	f := &index.File{Packs: []index.PackInfo{{ID: id, Salt: salt, Size: int64(len(data)), Blobs: blobs}}}
+	size := int64(len(data))
+	// Backends do not keep data once Save has succeeded (backend.Backend).
+	r.bufs.putPackBuffer(data)
+	f := &index.File{Packs: []index.PackInfo{{ID: id, Salt: salt, Size: size, Blobs: blobs}}}
 	if err := r.SaveIndex(ctx, f); err != nil {
 		return err
 	}
@@ -220,7 +248,7 @@ func (r *Repository) writePack(ctx context.Context, w *pack.Writer) error {
 	for _, b := range blobs {
 		delete(r.pending, b.ID)
 	}
-	r.stats.BytesAdded += int64(len(data))
+	r.stats.BytesAdded += size
 	r.stats.PacksWritten++
 	r.mu.Unlock()
 	return nil

@@ -157,6 +157,7 @@ func newRepository(be backend.Backend, key *crypto.Key, keyID crypto.ID, cfg Con
 		windows:   newWindowCache(),
 		uploadSem: make(chan struct{}, opts.Uploaders),
 		hashers:   newBlobHashers(key),
+		bufs:      newSaveBuffers(),
 	}
 }
 

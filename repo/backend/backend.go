@@ -86,7 +86,8 @@ type FileInfo struct {
 type Backend interface {
 	// Location returns the URL-like name of the backend, without secrets.
 	Location() string
-	// Save stores data under h.
+	// Save stores data under h. It does not modify data, and once it has
+	// returned nil it no longer reads data: callers recycle the buffer.
 	Save(ctx context.Context, h Handle, data []byte) error
 	// Load reads length bytes from offset of h into fn.
 	Load(ctx context.Context, h Handle, length int, offset int64, fn func(rd io.Reader) error) error
