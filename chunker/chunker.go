@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-
-	rc "github.com/restic/chunker"
 )
 
 // Chunk is one content-defined piece of the input.
@@ -24,18 +22,30 @@ func (c Chunk) End() int64 { return c.Offset + int64(len(c.Data)) }
 
 // Chunker cuts a stream into chunks, one Next call at a time. It is not safe
 // for concurrent use.
+//
+// Its cuts are restic/chunker's (TestChunkerMatchesRestic and
+// FuzzChunkerMatchesRestic compare them), computed by rabin over a buffer
+// that holds the current chunk whole: the stream is read straight into it,
+// and a chunk is handed out from it without restic's intermediate copies.
 type Chunker struct {
-	p   Params
-	rc  *rc.Chunker
-	off int64
-	// scratch is handed to restic, which appends the chunk to it; it keeps
-	// the largest capacity seen so far so that appends stop reallocating,
-	// while small inputs never pay for a MaxSize buffer.
-	scratch []byte
-	// err is sticky: restic leaves its state undefined after a failed read,
+	p     Params
+	rabin rabin
+	valid bool // made by New/NewAt/newChunker with checked params
+	rd    io.Reader
+	off   int64 // stream offset of buf[start]
+	// buf[start:n] are read bytes not yet handed out; the current chunk
+	// starts at buf[start]. It grows up to MaxSize+readSize, so small
+	// inputs never pay for a MaxSize buffer.
+	buf      []byte
+	start, n int
+	eof      bool
+	// err is sticky: after a failed read the stream position is unknown,
 	// and invalid params can only be reported by Next.
 	err error
 }
+
+// readSize is how much is read from the stream at a time.
+const readSize = 512 << 10
 
 // New returns a Chunker over rd. Chunk offsets count from the start of rd.
 // It checks the sizes and the polynomial's degree but, for speed, not its
@@ -57,25 +67,26 @@ func NewAt(rd io.Reader, base int64, p Params) *Chunker {
 // newChunker returns an unattached Chunker for params that the caller has
 // already validated; reset must be called before Next.
 func newChunker(p Params) *Chunker {
-	return &Chunker{p: p, rc: rc.NewWithBoundaries(nil, rc.Pol(p.Polynomial), p.MinSize, p.MaxSize)}
+	return &Chunker{p: p, rabin: newRabin(p), valid: true}
 }
 
 // Reset makes c chunk rd from offset base, as if it had just been returned by
 // NewAt with the same params, but reusing c's buffers. Use it to chunk many
 // files without allocating a chunker for each.
 func (c *Chunker) Reset(rd io.Reader, base int64) {
-	if c.rc == nil {
+	if !c.valid {
 		return // invalid params: keep reporting the validation error
 	}
 	c.reset(rd, base)
 }
 
 func (c *Chunker) reset(rd io.Reader, base int64) {
-	c.rc.ResetWithBoundaries(rd, rc.Pol(c.p.Polynomial), c.p.MinSize, c.p.MaxSize)
-	// ResetWithBoundaries restores restic's default 20 average bits.
-	c.rc.SetAverageBits(c.p.AverageBits)
+	c.rd = rd
 	c.off = base
+	c.start, c.n = 0, 0
+	c.eof = false
 	c.err = nil
+	c.rabin.startChunk()
 }
 
 // Next returns the next chunk, or io.EOF (unwrapped) after the last one. The
@@ -91,34 +102,73 @@ func (c *Chunker) Next() (Chunk, error) {
 	return Chunk{Offset: off, Data: bytes.Clone(raw)}, nil
 }
 
-// nextBound is Next without copying the chunk out of the scratch buffer:
-// it returns the chunk's offset and length only, for Split's workers,
-// which keep boundaries, not data.
+// nextBound is Next without copying the chunk out of the buffer: it
+// returns the chunk's offset and length only, for Split's workers, which
+// keep boundaries, not data.
 func (c *Chunker) nextBound() (off int64, n int, err error) {
 	raw, off, err := c.next()
 	return off, len(raw), err
 }
 
-// next cuts the next chunk into c.scratch and returns it with its offset;
-// the slice is valid until the next call.
+// next cuts the next chunk and returns it with its offset; the slice is
+// valid until the next call.
 func (c *Chunker) next() ([]byte, int64, error) {
 	if c.err != nil {
 		return nil, 0, c.err
 	}
-	if c.rc == nil {
+	if !c.valid {
 		return nil, 0, fmt.Errorf("%w: Chunker not made by New or NewAt", ErrInvalidInput)
 	}
-	rch, err := c.rc.Next(c.scratch[:0])
-	if err != nil {
-		if err == io.EOF { // restic returns io.EOF itself, never wrapped
-			c.err = io.EOF
-		} else {
-			c.err = fmt.Errorf("chunker: chunk at offset %d: %w", c.off, err)
+	for {
+		if c.start < c.n || !c.eof {
+			if k := c.rabin.cut(c.buf[c.start:c.n], c.eof); k > 0 {
+				raw := c.buf[c.start : c.start+k]
+				off := c.off
+				c.start += k
+				c.off += int64(k)
+				c.rabin.startChunk()
+				return raw, off, nil
+			}
 		}
-		return nil, 0, c.err
+		if c.eof {
+			c.err = io.EOF
+			return nil, 0, io.EOF
+		}
+		if err := c.fill(); err != nil {
+			c.err = fmt.Errorf("chunker: chunk at offset %d: %w", c.off, err)
+			return nil, 0, c.err
+		}
 	}
-	c.scratch = rch.Data[:0]
-	off := c.off
-	c.off += int64(len(rch.Data))
-	return rch.Data, off, nil
+}
+
+// fill reads more of the stream after buf[c.n], making room first by
+// moving the current chunk's bytes to the front or growing the buffer.
+func (c *Chunker) fill() error {
+	if len(c.buf)-c.n < readSize {
+		pending := c.n - c.start
+		if want := pending + readSize; want > len(c.buf) {
+			size := max(2*len(c.buf), want, 64<<10)
+			size = min(size, max(int(c.p.MaxSize)+readSize, want))
+			grown := make([]byte, size)
+			copy(grown, c.buf[c.start:c.n])
+			c.buf = grown
+		} else {
+			copy(c.buf, c.buf[c.start:c.n])
+		}
+		c.start, c.n = 0, pending
+	}
+	for {
+		k, err := c.rd.Read(c.buf[c.n:min(len(c.buf), c.n+readSize)])
+		c.n += k
+		if err == io.EOF {
+			c.eof = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if k > 0 {
+			return nil
+		}
+	}
 }

@@ -6,8 +6,6 @@ import (
 	"io"
 	"testing"
 	"testing/iotest"
-
-	rc "github.com/restic/chunker"
 )
 
 // TestChunkerMatchesRestic pins the wrapper to restic/chunker itself, so that
@@ -18,19 +16,7 @@ func TestChunkerMatchesRestic(t *testing.T) {
 		data := randomBytes(1, 24<<20)
 		got := sequential(t, data, 0, int64(len(data)), p)
 
-		r := rc.NewWithBoundaries(bytes.NewReader(data), rc.Pol(p.Polynomial), p.MinSize, p.MaxSize)
-		r.SetAverageBits(p.AverageBits)
-		var want []int64
-		for {
-			ch, err := r.Next(nil)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, int64(ch.Start+ch.Length))
-		}
+		want := chunkEndsRestic(t, data, p)
 		if len(want) < 3 {
 			t.Fatalf("only %d chunks: test data too small", len(want))
 		}

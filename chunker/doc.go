@@ -1,5 +1,6 @@
-// Package chunker cuts byte streams into content-defined chunks with
-// restic's Rabin-fingerprint chunker, and adds the two operations cairn needs
+// Package chunker cuts byte streams into content-defined chunks exactly
+// where restic's Rabin-fingerprint chunker cuts them (with a faster search
+// of its own, rabin.go), and adds the two operations cairn needs
 // on top of it: chunking one large range in parallel segments (Split) and
 // re-chunking only the changed regions of a disk image against its parent's
 // chunk list (Resync).
