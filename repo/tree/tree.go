@@ -129,9 +129,12 @@ func (t *Tree) Encode() ([]byte, error) {
 // that would escape their directory, unsorted or duplicate names, a
 // directory without subtree) so that restore never trusts them.
 func Decode(data []byte) (*Tree, error) {
-	var t Tree
-	if err := json.Unmarshal(data, &t); err != nil {
-		return nil, fmt.Errorf("decode tree: %w", err)
+	t, ok := decodeFast(data)
+	if !ok {
+		t = Tree{}
+		if err := json.Unmarshal(data, &t); err != nil {
+			return nil, fmt.Errorf("decode tree: %w", err)
+		}
 	}
 	for i, n := range t.Nodes {
 		if n == nil {
