@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 
 	"github.com/urfave/cli/v2"
 
@@ -13,6 +14,7 @@ import (
 	"cairn/pack"
 	"cairn/repo"
 	"cairn/repo/backend"
+	"cairn/repo/walk"
 )
 
 func cmdCat() *cli.Command {
@@ -100,11 +102,22 @@ func treeArg(c *cli.Context, r *repo.Repository, arg string) (crypto.ID, error) 
 	if id, err := crypto.ParseID(arg); err == nil {
 		return id, nil
 	}
-	sn, err := findSnapshot(c, r, arg)
+	name, sub := splitSnapshotPath(arg)
+	sn, err := findSnapshot(c, r, name)
 	if err != nil {
 		return crypto.ID{}, err
 	}
-	return sn.Tree, nil
+	if sub == "" {
+		return sn.Tree, nil
+	}
+	n, err := walk.Lookup(c.Context, r, sn.Tree, path.Clean("/"+sub))
+	if err != nil {
+		return crypto.ID{}, err
+	}
+	if n.Subtree == nil {
+		return crypto.ID{}, fmt.Errorf("%s in snapshot %s is not a directory", sub, name)
+	}
+	return *n.Subtree, nil
 }
 
 type blobJSON struct {
