@@ -22,6 +22,10 @@ func (r *Repository) SaveBlob(ctx context.Context, t pack.BlobType, data []byte)
 	return id, err
 }
 
+// BlobID returns the id SaveBlob gives data (a keyed BLAKE3 hash), without
+// storing anything.
+func (r *Repository) BlobID(data []byte) crypto.ID { return r.hashers.id(data) }
+
 // SaveBlobWithID is SaveBlob for a caller that already computed the id; it
 // reports whether the blob was new.
 func (r *Repository) SaveBlobWithID(ctx context.Context, t pack.BlobType, id crypto.ID, data []byte) (bool, error) {

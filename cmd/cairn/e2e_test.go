@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	mrand "math/rand"
 	"os"
@@ -257,4 +258,59 @@ func TestCorruptPackIsNeverRestoredSilently(t *testing.T) {
 func (tr *testRepo) checkClean() {
 	tr.t.Helper()
 	tr.mustRun("check", "--read-data")
+}
+
+// TestChangedLargeFileIncremental: a large file changed in two places is
+// compared with its parent's chunks instead of re-chunked
+// (sources/fs/resync.go); its chunk list must be exactly that of a backup
+// that ignores the parent (--force), and it must restore byte for byte.
+func TestChangedLargeFileIncremental(t *testing.T) {
+	tr := newTestRepo(t)
+	src := filepath.Join(tr.dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(src, "big.img")
+	data := make([]byte, 48<<20)
+	mrand.New(mrand.NewSource(3)).Read(data)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr.backup(src)
+
+	data[20<<20] ^= 1
+	data = append(data, make([]byte, 1<<20)...) // grows, with zeros
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inc := tr.backup(src)
+	if limit := int64(len(data)) / 4; inc.BytesAdded > limit {
+		t.Errorf("incremental added %d bytes of %d, want < %d", inc.BytesAdded, len(data), limit)
+	}
+	full := tr.backup("--force", src)
+	content := func(snap string) string {
+		var tree struct {
+			Nodes []struct {
+				Name    string          `json:"name"`
+				Content json.RawMessage `json:"content"`
+			} `json:"nodes"`
+		}
+		if err := json.Unmarshal([]byte(tr.mustRun("cat", "tree", snap+":"+src)), &tree); err != nil {
+			t.Fatal(err)
+		}
+		if len(tree.Nodes) != 1 || tree.Nodes[0].Name != "big.img" {
+			t.Fatalf("tree of %s: %+v", src, tree.Nodes)
+		}
+		return string(tree.Nodes[0].Content)
+	}
+	if a, b := content(inc.SnapshotID), content(full.SnapshotID); a != b || len(a) < 100 {
+		t.Fatalf("incremental chunk list differs from the full backup's:\n%.300s\n%.300s", a, b)
+	}
+	target := filepath.Join(tr.dir, "restore")
+	tr.mustRun("restore", inc.SnapshotID, "--target", target)
+	got, err := os.ReadFile(filepath.Join(target, p))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("restored file differs (err %v)", err)
+	}
+	tr.checkClean()
 }

@@ -62,7 +62,7 @@ func (r *run) fileContent(ctx context.Context, n *tree.Node, p string, pn *tree.
 		}
 	}}
 	cs.pending.Store(1)
-	cs.finish(r.readFile(ctx, p, n, cs))
+	cs.finish(r.readFile(ctx, p, n, pn, cs))
 	return true, nil
 }
 
@@ -91,7 +91,7 @@ func (r *run) finishFile(ctx context.Context, n *tree.Node, content []tree.Chunk
 // its chunks to cs; it returns once the file is read, not saved. Holes are
 // recorded, not read. An error is fatal when it is a *fatalError,
 // otherwise it concerns only this file.
-func (r *run) readFile(ctx context.Context, p string, n *tree.Node, cs *contentSaver) error {
+func (r *run) readFile(ctx context.Context, p string, n, pn *tree.Node, cs *contentSaver) error {
 	if r.opts.hooks != nil && r.opts.hooks.beforeOpen != nil {
 		r.opts.hooks.beforeOpen(p)
 	}
@@ -117,11 +117,20 @@ func (r *run) readFile(ctx context.Context, p string, n *tree.Node, cs *contentS
 	}
 	ra := &countingReaderAt{fd: fd, n: &r.c.bytesRead}
 	size := int64(n.Size)
+	var runs map[int64][]chunker.OldChunk
+	if size >= resyncMinFile {
+		runs = parentRuns(pn)
+	}
 	region := func(off, length int64, hole bool) error {
 		if hole {
 			cs.hole(length)
 			r.c.bytesDone.Add(length)
 			return nil
+		}
+		if old := runs[off]; old != nil {
+			if done, err := r.resyncRegion(ctx, ra, off, length, old, cs); done || err != nil {
+				return err
+			}
 		}
 		return r.chunkRegion(ctx, ra, off, length, cs)
 	}
@@ -232,6 +241,13 @@ type contentSaver struct {
 	saveErr error // the first save failure: fatal, outranks readErr
 	readErr error
 	done    func(content []tree.Chunk, err error)
+}
+
+// known appends a chunk already stored, under id: a parent's chunk that a
+// changed file still holds, cut at the same place.
+func (cs *contentSaver) known(id crypto.ID, size int64) {
+	cs.chunks = append(cs.chunks, &tree.Chunk{ID: id, Size: uint64(size)})
+	cs.r.c.bytesDone.Add(size)
 }
 
 // hole appends a hole of length bytes.

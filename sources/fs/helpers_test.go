@@ -49,6 +49,8 @@ func newMemRepo() *memRepo {
 	return &memRepo{data: map[crypto.ID][]byte{}, trees: map[crypto.ID][]byte{}}
 }
 
+func (r *memRepo) BlobID(data []byte) crypto.ID { return crypto.Hash(data) }
+
 func (r *memRepo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (crypto.ID, error) {
 	if r.onSave != nil {
 		r.onSave(ctx)

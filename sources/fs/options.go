@@ -19,6 +19,9 @@ type Repo interface {
 	// dedups, compresses, encrypts and packs. The archiver does not touch
 	// data after the call returns.
 	SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (crypto.ID, error)
+	// BlobID returns the id SaveBlob would give data, storing nothing: a
+	// changed file's data is compared with its parent's chunks by id.
+	BlobID(data []byte) crypto.ID
 	// SaveTree encodes and stores a tree blob and returns its id. It must
 	// be safe for concurrent use.
 	SaveTree(ctx context.Context, t *tree.Tree) (crypto.ID, error)
