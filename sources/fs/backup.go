@@ -127,7 +127,11 @@ func Backup(ctx context.Context, r Repo, paths []string, opts Options) (*Result,
 	// files complete (and their directories' trees are saved) after the
 	// file jobs have returned. A failing job calls fail instead.
 	ru.g = &errgroup.Group{}
-	ru.g.SetLimit(ru.workers)
+	// Twice the workers: on a re-backup most jobs are an lstat and a
+	// compare, system calls during which a core would otherwise idle
+	// (unchanged bench backup 0.54-0.55 s -> 0.50-0.51 s). Reading jobs
+	// are bounded by the save budget and the files in flight as before.
+	ru.g.SetLimit(2 * ru.workers)
 
 	stopProgress := ru.startProgress(gctx, targets)
 	stopSavers := ru.startSavers(gctx)
