@@ -148,6 +148,10 @@ func checkSnapshots(ctx context.Context, r *repo.Repository, indexed *blobset.Se
 		return nil, err
 	}
 	wr := &walkResult{}
+	ctx, cancel := context.WithCancel(ctx)
+	ahead := newTreeAhead(r)
+	defer ahead.wait()
+	defer cancel() // before wait: loads not taken stop
 	seenTree := map[crypto.ID]bool{}
 	// Referenced blobs are counted in a compact set (8 bytes each) and
 	// looked up in the index every time: a map of full ids would grow to
@@ -161,7 +165,7 @@ func checkSnapshots(ctx context.Context, r *repo.Repository, indexed *blobset.Se
 			continue
 		}
 		wr.snapshots++
-		w := &walker{r: r, res: wr, indexed: indexed, damaged: damaged, sn: sn, seenTree: seenTree, seenBlob: seenBlob}
+		w := &walker{r: r, ahead: ahead, res: wr, indexed: indexed, damaged: damaged, sn: sn, seenTree: seenTree, seenBlob: seenBlob}
 		if err := w.tree(ctx, sn.Tree, "/"); err != nil {
 			return nil, err
 		}
@@ -172,6 +176,7 @@ func checkSnapshots(ctx context.Context, r *repo.Repository, indexed *blobset.Se
 
 type walker struct {
 	r        *repo.Repository
+	ahead    *treeAhead
 	res      *walkResult
 	indexed  *blobset.Set
 	damaged  map[crypto.ID]bool
@@ -210,11 +215,16 @@ func (w *walker) tree(ctx context.Context, id crypto.ID, dir string) error {
 	}
 	w.seenTree[id] = true
 	w.res.trees++
-	t, err := w.r.LoadTree(ctx, id)
+	t, err := w.ahead.load(ctx, id)
 	if err != nil {
 		w.res.problems = append(w.res.problems, Problem{Kind: "tree", Blob: id.String(), Message: fmt.Sprintf("tree %s (%s in snapshot %s): %v", id.Short(), dir, w.sn.ID.Short(), err)})
 		w.res.affected = append(w.res.affected, Affected{Snapshot: w.sn.ID.String(), Path: dir})
 		return nil
+	}
+	for _, n := range t.Nodes {
+		if n.Type == tree.TypeDir && n.Subtree != nil && !w.seenTree[*n.Subtree] {
+			w.ahead.start(ctx, *n.Subtree)
+		}
 	}
 	for _, n := range t.Nodes {
 		p := path.Join(dir, n.Name)
