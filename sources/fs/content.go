@@ -119,7 +119,7 @@ func (r *run) readFile(ctx context.Context, p string, n, pn *tree.Node, cs *cont
 	size := int64(n.Size)
 	var runs map[int64][]chunker.OldChunk
 	if size >= resyncMinFile {
-		runs = parentRuns(pn)
+		runs = parentRuns(pn, r.opts.Chunker)
 	}
 	region := func(off, length int64, hole bool) error {
 		if hole {

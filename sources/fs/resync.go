@@ -32,20 +32,25 @@ const (
 
 // parentRuns maps the start offset of each data run of a parent file's
 // content (maximal runs of chunks between holes) to the run's chunks, with
-// offsets relative to the run's start.
-func parentRuns(pn *tree.Node) map[int64][]chunker.OldChunk {
+// offsets relative to the run's start. Runs that cannot be a chunking with
+// p (a damaged or foreign parent tree) are left out: their regions are
+// chunked as if there were no parent.
+func parentRuns(pn *tree.Node, p chunker.Params) map[int64][]chunker.OldChunk {
 	if pn == nil || pn.Type != tree.TypeFile || len(pn.Content) == 0 {
 		return nil
 	}
 	runs := map[int64][]chunker.OldChunk{}
 	var off, start int64
 	var run []chunker.OldChunk
+	keep := func() {
+		if len(run) > 0 && plausibleRun(run, p) {
+			runs[start] = run
+		}
+		run = nil
+	}
 	for _, c := range pn.Content {
 		if c.IsHole() {
-			if len(run) > 0 {
-				runs[start] = run
-				run = nil
-			}
+			keep()
 		} else {
 			if len(run) == 0 {
 				start = off
@@ -54,10 +59,19 @@ func parentRuns(pn *tree.Node) map[int64][]chunker.OldChunk {
 		}
 		off += int64(c.Size)
 	}
-	if len(run) > 0 {
-		runs[start] = run
-	}
+	keep()
 	return runs
+}
+
+// plausibleRun reports whether run's sizes fit a chunking with p: every
+// chunk within MinSize..MaxSize but the last, which may be shorter.
+func plausibleRun(run []chunker.OldChunk, p chunker.Params) bool {
+	for i, c := range run {
+		if c.Size <= 0 || c.Size > int64(p.MaxSize) || (i < len(run)-1 && c.Size < int64(p.MinSize)) {
+			return false
+		}
+	}
+	return true
 }
 
 // resyncRegion saves the region [off, off+length) of ra, whose parent run

@@ -83,3 +83,27 @@ func TestChangedLargeFileResync(t *testing.T) {
 		t.Fatal("rewritten file: chunks differ from a backup without parent")
 	}
 }
+
+// TestParentRunsRejectsForeignChunking: a parent whose chunk sizes cannot
+// come from these params (damaged, or another repository's) gives no run,
+// so its regions are chunked as if there were no parent.
+func TestParentRunsRejectsForeignChunking(t *testing.T) {
+	p := testParams()
+	ok := &tree.Node{Type: tree.TypeFile, Content: []tree.Chunk{
+		{ID: [32]byte{1}, Size: uint64(p.MinSize)}, {ID: [32]byte{2}, Size: 10},
+		{Size: 4096}, // a hole
+		{ID: [32]byte{3}, Size: uint64(p.MaxSize)},
+	}}
+	runs := parentRuns(ok, p)
+	if len(runs) != 2 || len(runs[0]) != 2 || len(runs[int64(p.MinSize)+10+4096]) != 1 {
+		t.Fatalf("runs of a plausible parent: %v", runs)
+	}
+	bad := &tree.Node{Type: tree.TypeFile, Content: []tree.Chunk{
+		{ID: [32]byte{1}, Size: 10}, {ID: [32]byte{2}, Size: uint64(p.MinSize)}, // short chunk first
+		{Size: 4096},
+		{ID: [32]byte{3}, Size: uint64(p.MaxSize) + 1}, // too large
+	}}
+	if runs := parentRuns(bad, p); len(runs) != 0 {
+		t.Fatalf("implausible parent gave runs %v", runs)
+	}
+}
