@@ -272,7 +272,16 @@ func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, symlink
 		return err
 	}
 	e := d.add(&tree.Node{Name: name})
-	r.runJobs(ctx, d, []job{{e: e, p: p, symlink: symlink, pn: pn}})
+	r.g.Go(func() error {
+		later, err := r.saveEntry(ctx, e, p, symlink, pn, d)
+		if err == nil && !later {
+			err = r.entryDone(ctx, d)
+		}
+		if err != nil {
+			r.fail(err)
+		}
+		return err
+	})
 	return nil
 }
 
