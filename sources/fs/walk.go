@@ -187,6 +187,14 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 	}
 	cacheDir := r.opts.ExcludeCaches && isCacheDir(d.path)
 	pf := r.subtrees.prefetch(ctx, ptree)
+	var batch []job
+	flush := func() {
+		if len(batch) > 0 {
+			r.runJobs(ctx, d, batch)
+			batch = nil
+		}
+	}
+	defer flush() // on every return: entries added must complete
 	for _, de := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -201,11 +209,14 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 		}
 		pn := findNode(ptree, name)
 		if !isDir {
-			if err := r.dispatch(ctx, d, p, name, de.Type()&fs.ModeSymlink != 0, pn); err != nil {
-				return err
+			e := d.add(&tree.Node{Name: name})
+			batch = append(batch, job{e: e, p: p, symlink: de.Type()&fs.ModeSymlink != 0, pn: pn})
+			if len(batch) == jobBatch {
+				flush()
 			}
 			continue
 		}
+		flush() // before the subtree: its walk can take long
 		st, err := lstat(p)
 		if err != nil {
 			r.recordErr(err) // vanished since the listing
@@ -223,6 +234,37 @@ func (r *run) listDir(ctx context.Context, d *dirState, ptree *tree.Tree, devRoo
 	return nil
 }
 
+// jobBatch is how many of a directory's non-directory entries one file
+// job handles in turn: a goroutine and its hand-offs per file cost about
+// as much as an unchanged file's lstat and compare.
+const jobBatch = 16
+
+// job is one non-directory entry for a file job.
+type job struct {
+	e       *entry
+	p       string
+	symlink bool
+	pn      *tree.Node
+}
+
+// runJobs hands entries of d, already added, to one file job, blocking
+// while all jobs are busy.
+func (r *run) runJobs(ctx context.Context, d *dirState, jobs []job) {
+	r.g.Go(func() error {
+		for _, j := range jobs {
+			later, err := r.saveEntry(ctx, j.e, j.p, j.symlink, j.pn, d)
+			if err == nil && !later {
+				err = r.entryDone(ctx, d)
+			}
+			if err != nil {
+				r.fail(err)
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // dispatch hands a non-directory entry to a worker, blocking while all
 // workers are busy: that is what bounds the files in flight.
 func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, symlink bool, pn *tree.Node) error {
@@ -230,16 +272,7 @@ func (r *run) dispatch(ctx context.Context, d *dirState, p, name string, symlink
 		return err
 	}
 	e := d.add(&tree.Node{Name: name})
-	r.g.Go(func() error {
-		later, err := r.saveEntry(ctx, e, p, symlink, pn, d)
-		if err == nil && !later {
-			err = r.entryDone(ctx, d)
-		}
-		if err != nil {
-			r.fail(err)
-		}
-		return err
-	})
+	r.runJobs(ctx, d, []job{{e: e, p: p, symlink: symlink, pn: pn}})
 	return nil
 }
 
