@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"cairn/chunker"
+	"cairn/internal/fdio"
 )
 
 // Image is a block device or image file opened for backup. Its ReadAt is
@@ -114,19 +115,13 @@ func (m *Image) span(pos, n int64) (int64, bool) {
 }
 
 func (m *Image) pread(p []byte, off int64) error {
-	for done := 0; done < len(p); {
-		n, err := unix.Pread(m.fd, p[done:], off+int64(done))
-		if err == unix.EINTR {
-			continue
-		}
-		m.read.Add(int64(max(n, 0)))
-		if err != nil {
-			return fmt.Errorf("pread at %d: %w", off+int64(done), err)
-		}
-		if n == 0 {
-			return fmt.Errorf("image shrank: read at %d: %w", off+int64(done), io.ErrUnexpectedEOF)
-		}
-		done += n
+	done, err := fdio.ReadAt(m.fd, p, off)
+	m.read.Add(int64(done))
+	switch {
+	case err == io.EOF:
+		return fmt.Errorf("image shrank: read at %d: %w", off+int64(done), io.ErrUnexpectedEOF)
+	case err != nil:
+		return fmt.Errorf("pread at %d: %w", off+int64(done), err)
 	}
 	return nil
 }

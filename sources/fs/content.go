@@ -13,6 +13,7 @@ import (
 
 	"cairn/chunker"
 	"cairn/internal/crypto"
+	"cairn/internal/fdio"
 	"cairn/repo/tree"
 )
 
@@ -333,24 +334,12 @@ func (c *countingReaderAt) count(n int) {
 // ReadAt implements io.ReaderAt: it fills p unless the file ends first
 // (io.EOF) or a read fails.
 func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	done := 0
-	for done < len(p) {
-		n, err := unix.Pread(c.fd, p[done:], off+int64(done))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			c.count(done)
-			return done, fmt.Errorf("pread at %d: %w", off+int64(done), err)
-		}
-		if n == 0 {
-			c.count(done)
-			return done, io.EOF
-		}
-		done += n
-	}
+	done, err := fdio.ReadAt(c.fd, p, off)
 	c.count(done)
-	return done, nil
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("pread at %d: %w", off+int64(done), err)
+	}
+	return done, err
 }
 
 // inodeKey identifies an inode within the run.

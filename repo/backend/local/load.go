@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"cairn/internal/fdio"
 	"cairn/repo/backend"
 )
 
@@ -192,19 +193,9 @@ type fdReaderAt struct {
 // ReadAt implements io.ReaderAt: it fills p unless the file ends first
 // (io.EOF) or a read fails.
 func (f fdReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	done := 0
-	for done < len(p) {
-		n, err := unix.Pread(f.fd, p[done:], off+int64(done))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return done, &fs.PathError{Op: "read", Path: f.path, Err: err}
-		}
-		if n == 0 {
-			return done, io.EOF
-		}
-		done += n
+	n, err := fdio.ReadAt(f.fd, p, off)
+	if err != nil && err != io.EOF {
+		err = &fs.PathError{Op: "read", Path: f.path, Err: err}
 	}
-	return done, nil
+	return n, err
 }
