@@ -78,35 +78,44 @@ func (s *scanner) null() bool {
 	return false
 }
 
-// literal returns the next string literal, quotes included, and whether
-// it is plain: printable ASCII without escapes, its content taken as is.
-func (s *scanner) literal() (lit []byte, plain bool, ok bool) {
+// litKind says what a string literal holds, as far as decoding goes.
+type litKind uint8
+
+const (
+	litPlain   litKind = iota // printable ASCII: the content as is
+	litHigh                   // also bytes >= 0x80: as is if valid UTF-8
+	litEscaped                // escapes or control bytes: encoding/json's rules
+)
+
+// literal returns the next string literal, quotes included, and its kind.
+func (s *scanner) literal() (lit []byte, kind litKind, ok bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return nil, false, false
+		return nil, 0, false
 	}
 	start := s.i
-	plain = true
 	for j := s.i + 1; j < len(s.b); j++ {
 		switch c := s.b[j]; {
 		case c == '"':
 			s.i = j + 1
-			return s.b[start:s.i], plain, true
+			return s.b[start:s.i], kind, true
 		case c == '\\':
-			plain = false
+			kind = litEscaped
 			j++ // the escaped byte cannot end the string
-		case c < 0x20 || c >= 0x80:
-			plain = false
+		case c < 0x20:
+			kind = litEscaped
+		case c >= 0x80:
+			kind = max(kind, litHigh)
 		}
 	}
-	return nil, false, false
+	return nil, 0, false
 }
 
 // key reads an object key and the colon after it. Keys are compared
 // exactly: encoding/json would also match other cases, so those decline.
 func (s *scanner) key() ([]byte, bool) {
-	lit, plain, ok := s.literal()
-	if !ok || !plain || !s.lit(':') {
+	lit, kind, ok := s.literal()
+	if !ok || kind != litPlain || !s.lit(':') {
 		return nil, false
 	}
 	return lit[1 : len(lit)-1], true
@@ -114,41 +123,20 @@ func (s *scanner) key() ([]byte, bool) {
 
 // str reads a string value.
 func (s *scanner) str() (string, bool) {
-	lit, plain, ok := s.literal()
+	lit, kind, ok := s.literal()
 	if !ok {
 		return "", false
 	}
-	if plain {
+	if kind == litPlain || kind == litHigh && utf8.Valid(lit) {
 		return string(lit[1 : len(lit)-1]), true
 	}
-	// Escapes, control bytes or non-ASCII: encoding/json's own rules
+	// Escapes, control bytes or invalid UTF-8: encoding/json's own rules
 	// (it replaces invalid UTF-8 with U+FFFD).
-	if !hasEscape(lit) && utf8.Valid(lit) && !hasControl(lit) {
-		return string(lit[1 : len(lit)-1]), true
-	}
 	var v string
 	if err := json.Unmarshal(lit, &v); err != nil {
 		return "", false
 	}
 	return v, true
-}
-
-func hasEscape(lit []byte) bool {
-	for _, c := range lit {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
-}
-
-func hasControl(lit []byte) bool {
-	for _, c := range lit {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
 }
 
 // bytes reads a base64 string as encoding/json decodes []byte (a null
@@ -157,8 +145,8 @@ func (s *scanner) bytes() ([]byte, bool) {
 	if s.null() {
 		return nil, true
 	}
-	lit, plain, ok := s.literal()
-	if !ok || !plain {
+	lit, kind, ok := s.literal()
+	if !ok || kind != litPlain {
 		return nil, false
 	}
 	src := lit[1 : len(lit)-1]
@@ -279,18 +267,56 @@ func (s *scanner) nodes() ([]*Node, bool) {
 	return out, true
 }
 
-// nodeKeys are the keys of a node object, in Node's field order.
-var nodeKeys = [...]string{"name", "type", "mode", "uid", "gid", "user", "group", "mtime",
-	"ctime", "atime", "size", "inode", "device_id", "links", "rdev", "linktarget", "xattrs",
-	"content", "subtree", "error", "name_raw", "linktarget_raw"}
+// nodeField reads one key of a node object into n.
+type nodeField struct {
+	key  string
+	read func(s *scanner, n *Node) bool
+}
 
-// keyIndex returns the index of key in keys, or -1. Encode writes keys in
-// field order, so the search starts at from, the index after the previous
-// key's.
-func keyIndex(keys []string, key []byte, from int) int {
-	for i := range keys {
-		j := (from + i) % len(keys)
-		if keys[j] == string(key) {
+// nodeFields are a node object's keys, in the order Encode writes them
+// (Node's field order).
+var nodeFields = [...]nodeField{
+	{"name", func(s *scanner, n *Node) (ok bool) { n.Name, ok = s.str(); return }},
+	{"type", func(s *scanner, n *Node) (ok bool) { n.Type, ok = s.str(); return }},
+	{"mode", func(s *scanner, n *Node) bool { v, ok := s.uint(32); n.Mode = uint32(v); return ok }},
+	{"uid", func(s *scanner, n *Node) bool { v, ok := s.uint(32); n.UID = uint32(v); return ok }},
+	{"gid", func(s *scanner, n *Node) bool { v, ok := s.uint(32); n.GID = uint32(v); return ok }},
+	{"user", func(s *scanner, n *Node) (ok bool) { n.User, ok = s.str(); return }},
+	{"group", func(s *scanner, n *Node) (ok bool) { n.Group, ok = s.str(); return }},
+	{"mtime", func(s *scanner, n *Node) (ok bool) { n.ModTime, ok = s.time(); return }},
+	{"ctime", func(s *scanner, n *Node) (ok bool) { n.ChangeTime, ok = s.time(); return }},
+	{"atime", func(s *scanner, n *Node) (ok bool) { n.AccessTime, ok = s.time(); return }},
+	{"size", func(s *scanner, n *Node) (ok bool) { n.Size, ok = s.uint(64); return }},
+	{"inode", func(s *scanner, n *Node) (ok bool) { n.Inode, ok = s.uint(64); return }},
+	{"device_id", func(s *scanner, n *Node) (ok bool) { n.DeviceID, ok = s.uint(64); return }},
+	{"links", func(s *scanner, n *Node) (ok bool) { n.Links, ok = s.uint(64); return }},
+	{"rdev", func(s *scanner, n *Node) (ok bool) { n.Rdev, ok = s.uint(64); return }},
+	{"linktarget", func(s *scanner, n *Node) (ok bool) { n.LinkTarget, ok = s.str(); return }},
+	{"xattrs", func(s *scanner, n *Node) (ok bool) { n.Xattrs, ok = s.xattrs(); return }},
+	{"content", func(s *scanner, n *Node) (ok bool) { n.Content, ok = s.content(); return }},
+	{"subtree", func(s *scanner, n *Node) bool {
+		if s.null() {
+			n.Subtree = nil
+			return true
+		}
+		id, ok := s.id()
+		if ok {
+			n.Subtree = &id
+		}
+		return ok
+	}},
+	{"error", func(s *scanner, n *Node) (ok bool) { n.Error, ok = s.str(); return }},
+	{"name_raw", func(s *scanner, n *Node) (ok bool) { n.NameRaw, ok = s.bytes(); return }},
+	{"linktarget_raw", func(s *scanner, n *Node) (ok bool) { n.LinkTargetRaw, ok = s.bytes(); return }},
+}
+
+// nodeFieldIndex returns the index of key in nodeFields, or -1. The
+// search starts at from, the index after the previous key's, since Encode
+// writes keys in field order.
+func nodeFieldIndex(key []byte, from int) int {
+	for i := range nodeFields {
+		j := (from + i) % len(nodeFields)
+		if nodeFields[j].key == string(key) {
 			return j
 		}
 	}
@@ -303,71 +329,30 @@ func (s *scanner) node(n *Node) bool {
 	var seen uint32
 	next := 0
 	return s.object(func(key []byte) bool {
-		k := keyIndex(nodeKeys[:], key, next)
-		next = k + 1
+		k := nodeFieldIndex(key, next)
 		if k < 0 || seen&(1<<k) != 0 {
 			return false
 		}
 		seen |= 1 << k
-		var ok bool
-		var v uint64
-		switch nodeKeys[k] {
-		case "name":
-			n.Name, ok = s.str()
-		case "type":
-			n.Type, ok = s.str()
-		case "mode":
-			v, ok = s.uint(32)
-			n.Mode = uint32(v)
-		case "uid":
-			v, ok = s.uint(32)
-			n.UID = uint32(v)
-		case "gid":
-			v, ok = s.uint(32)
-			n.GID = uint32(v)
-		case "user":
-			n.User, ok = s.str()
-		case "group":
-			n.Group, ok = s.str()
-		case "mtime":
-			n.ModTime, ok = s.time()
-		case "ctime":
-			n.ChangeTime, ok = s.time()
-		case "atime":
-			n.AccessTime, ok = s.time()
-		case "size":
-			n.Size, ok = s.uint(64)
-		case "inode":
-			n.Inode, ok = s.uint(64)
-		case "device_id":
-			n.DeviceID, ok = s.uint(64)
-		case "links":
-			n.Links, ok = s.uint(64)
-		case "rdev":
-			n.Rdev, ok = s.uint(64)
-		case "linktarget":
-			n.LinkTarget, ok = s.str()
-		case "error":
-			n.Error, ok = s.str()
-		case "name_raw":
-			n.NameRaw, ok = s.bytes()
-		case "linktarget_raw":
-			n.LinkTargetRaw, ok = s.bytes()
-		case "subtree":
-			if s.null() {
-				n.Subtree, ok = nil, true
-			} else {
-				var id crypto.ID
-				if id, ok = s.id(); ok {
-					n.Subtree = &id
-				}
-			}
-		case "content":
-			n.Content, ok = s.content()
-		case "xattrs":
-			n.Xattrs, ok = s.xattrs()
+		next = k + 1
+		return nodeFields[k].read(s, n)
+	})
+}
+
+// pair reads an object whose keys are among k1 and k2, each at most once
+// (a repeated key declines, as in node).
+func (s *scanner) pair(k1, k2 string, read1, read2 func() bool) bool {
+	var seen1, seen2 bool
+	return s.object(func(key []byte) bool {
+		switch {
+		case string(key) == k1 && !seen1:
+			seen1 = true
+			return read1()
+		case string(key) == k2 && !seen2:
+			seen2 = true
+			return read2()
 		}
-		return ok
+		return false
 	})
 }
 
@@ -375,19 +360,9 @@ func (s *scanner) content() ([]Chunk, bool) {
 	out := []Chunk{}
 	_, ok := s.array(func() bool {
 		var c Chunk
-		var seenID, seenSize bool
-		ok := s.object(func(key []byte) bool {
-			var ok bool
-			switch {
-			case string(key) == "id" && !seenID:
-				seenID = true
-				c.ID, ok = s.id()
-			case string(key) == "size" && !seenSize:
-				seenSize = true
-				c.Size, ok = s.uint(64)
-			}
-			return ok
-		})
+		ok := s.pair("id", "size",
+			func() (ok bool) { c.ID, ok = s.id(); return },
+			func() (ok bool) { c.Size, ok = s.uint(64); return })
 		out = append(out, c)
 		return ok
 	})
@@ -398,19 +373,9 @@ func (s *scanner) xattrs() ([]Xattr, bool) {
 	out := []Xattr{}
 	_, ok := s.array(func() bool {
 		var x Xattr
-		var seenName, seenValue bool
-		ok := s.object(func(key []byte) bool {
-			var ok bool
-			switch {
-			case string(key) == "name" && !seenName:
-				seenName = true
-				x.Name, ok = s.str()
-			case string(key) == "value" && !seenValue:
-				seenValue = true
-				x.Value, ok = s.bytes()
-			}
-			return ok
-		})
+		ok := s.pair("name", "value",
+			func() (ok bool) { x.Name, ok = s.str(); return },
+			func() (ok bool) { x.Value, ok = s.bytes(); return })
 		out = append(out, x)
 		return ok
 	})
