@@ -74,21 +74,20 @@ func (l *subtreeLoader) load(ctx context.Context, pn *tree.Node) *tree.Tree {
 
 // start loads id in the background, or returns the load already started.
 func (l *subtreeLoader) start(ctx context.Context, id crypto.ID) *treeFuture {
-	f, _ := l.startLoad(ctx, id, false)
-	return f
+	return l.startLoad(ctx, id, false)
 }
 
-// startLoad is start; ahead loads (expansion) are refused past
-// subtreeStartedMax outstanding ones.
-func (l *subtreeLoader) startLoad(ctx context.Context, id crypto.ID, ahead bool) (*treeFuture, bool) {
+// startLoad is start; ahead loads (expansion) are refused, with nil,
+// past subtreeStartedMax outstanding ones.
+func (l *subtreeLoader) startLoad(ctx context.Context, id crypto.ID, ahead bool) *treeFuture {
 	l.mu.Lock()
 	if f, ok := l.started[id]; ok {
 		l.mu.Unlock()
-		return f, false
+		return f
 	}
 	if ahead && len(l.started) >= subtreeStartedMax {
 		l.mu.Unlock()
-		return nil, false
+		return nil
 	}
 	f := &treeFuture{id: id, done: make(chan struct{})}
 	l.started[id] = f
@@ -112,7 +111,7 @@ func (l *subtreeLoader) startLoad(ctx context.Context, id crypto.ID, ahead bool)
 			l.expand(ctx, t)
 		}
 	}()
-	return f, true
+	return f
 }
 
 // expand starts the loads of t's first subdirectories' trees.
@@ -122,7 +121,7 @@ func (l *subtreeLoader) expand(ctx context.Context, t *tree.Tree) {
 		if c.Type != tree.TypeDir || c.Subtree == nil {
 			continue
 		}
-		if f, _ := l.startLoad(ctx, *c.Subtree, true); f == nil {
+		if l.startLoad(ctx, *c.Subtree, true) == nil {
 			return
 		}
 		if n++; n == subtreeAhead {

@@ -109,7 +109,7 @@ func (r *run) resyncRegion(ctx context.Context, ra *countingReaderAt, off, lengt
 			return false, nil
 		}
 	}
-	_, err := chunker.Resync(ctx, &offsetReaderAt{ra: ra, off: off}, length, old, dirty, r.opts.Chunker,
+	_, err := chunker.Resync(ctx, io.NewSectionReader(ra, off, length), length, old, dirty, r.opts.Chunker,
 		func(c chunker.Chunk, reuse *chunker.OldChunk) error {
 			if reuse != nil {
 				cs.known(crypto.ID(reuse.ID), reuse.Size)
@@ -118,14 +118,4 @@ func (r *run) resyncRegion(ctx context.Context, ra *countingReaderAt, off, lengt
 			return cs.add(c.Data)
 		})
 	return true, err
-}
-
-// offsetReaderAt reads ra from off on, as if off were 0.
-type offsetReaderAt struct {
-	ra  io.ReaderAt
-	off int64
-}
-
-func (o *offsetReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	return o.ra.ReadAt(p, o.off+off)
 }
