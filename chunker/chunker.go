@@ -29,8 +29,7 @@ func (c Chunk) End() int64 { return c.Offset + int64(len(c.Data)) }
 // and a chunk is handed out from it without restic's intermediate copies.
 type Chunker struct {
 	p     Params
-	rabin rabin
-	valid bool // made by New/NewAt/newChunker with checked params
+	rabin rabin // zero unless made by New/NewAt/newChunker with checked params
 	rd    io.Reader
 	off   int64 // stream offset of buf[start]
 	// buf[start:n] are read bytes not yet handed out; the current chunk
@@ -67,18 +66,21 @@ func NewAt(rd io.Reader, base int64, p Params) *Chunker {
 // newChunker returns an unattached Chunker for params that the caller has
 // already validated; reset must be called before Next.
 func newChunker(p Params) *Chunker {
-	return &Chunker{p: p, rabin: newRabin(p), valid: true}
+	return &Chunker{p: p, rabin: newRabin(p)}
 }
 
 // Reset makes c chunk rd from offset base, as if it had just been returned by
 // NewAt with the same params, but reusing c's buffers. Use it to chunk many
 // files without allocating a chunker for each.
 func (c *Chunker) Reset(rd io.Reader, base int64) {
-	if !c.valid {
+	if !c.made() {
 		return // invalid params: keep reporting the validation error
 	}
 	c.reset(rd, base)
 }
+
+// made reports whether c was made with checked params (its tables set).
+func (c *Chunker) made() bool { return c.rabin.tab != nil }
 
 func (c *Chunker) reset(rd io.Reader, base int64) {
 	c.rd = rd
@@ -116,7 +118,7 @@ func (c *Chunker) next() ([]byte, int64, error) {
 	if c.err != nil {
 		return nil, 0, c.err
 	}
-	if !c.valid {
+	if !c.made() {
 		return nil, 0, fmt.Errorf("%w: Chunker not made by New or NewAt", ErrInvalidInput)
 	}
 	for {
