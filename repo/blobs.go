@@ -112,7 +112,7 @@ func (r *Repository) uploadClosed(ctx context.Context, w *pack.Writer) error {
 // emptied by every collection, and under the soft memory limit collections
 // come often, so nearly every pack was allocated afresh — 17 MiB zeroed and
 // faulted in from the kernel per pack, half of an initial backup's page
-// faults (docs/performance.md, "Recycled pack buffers").
+// faults (docs/performance.md, "Session 5").
 type saveBuffers struct {
 	payloads sync.Pool   // *[]byte
 	packs    chan []byte // free pack-sized buffers, at most cap(packs)
