@@ -20,6 +20,7 @@ import (
 	"cairn/repo"
 	"cairn/repo/backend"
 	"cairn/repo/tree"
+	"cairn/repo/walk"
 )
 
 // Problem is one finding.
@@ -139,6 +140,11 @@ func (wr *walkResult) mergeInto(rep *Report) {
 	})
 }
 
+const (
+	treeAheadLoads = 4   // tree loads running at once in the snapshot walk
+	treeAheadMax   = 256 // loads started and not yet taken
+)
+
 // checkSnapshots walks every snapshot's trees, checking that each blob is
 // in indexed; the damaged blobs given (which it does not modify) are
 // traced to files.
@@ -148,10 +154,12 @@ func checkSnapshots(ctx context.Context, r *repo.Repository, indexed *blobset.Se
 		return nil, err
 	}
 	wr := &walkResult{}
+	// The walk is depth first on one goroutine and runs after the data
+	// was read: the trees it visits next are loaded in the background.
 	ctx, cancel := context.WithCancel(ctx)
-	ahead := newTreeAhead(r)
-	defer ahead.wait()
-	defer cancel() // before wait: loads not taken stop
+	ahead := walk.NewAhead(r, treeAheadLoads, treeAheadMax, 0)
+	defer ahead.Wait()
+	defer cancel() // before Wait: loads not taken stop
 	seenTree := map[crypto.ID]bool{}
 	// Referenced blobs are counted in a compact set (8 bytes each) and
 	// looked up in the index every time: a map of full ids would grow to
@@ -176,7 +184,7 @@ func checkSnapshots(ctx context.Context, r *repo.Repository, indexed *blobset.Se
 
 type walker struct {
 	r        *repo.Repository
-	ahead    *treeAhead
+	ahead    *walk.Ahead
 	res      *walkResult
 	indexed  *blobset.Set
 	damaged  map[crypto.ID]bool
@@ -215,7 +223,7 @@ func (w *walker) tree(ctx context.Context, id crypto.ID, dir string) error {
 	}
 	w.seenTree[id] = true
 	w.res.trees++
-	t, err := w.ahead.load(ctx, id)
+	t, err := w.ahead.Take(ctx, id)
 	if err != nil {
 		w.res.problems = append(w.res.problems, Problem{Kind: "tree", Blob: id.String(), Message: fmt.Sprintf("tree %s (%s in snapshot %s): %v", id.Short(), dir, w.sn.ID.Short(), err)})
 		w.res.affected = append(w.res.affected, Affected{Snapshot: w.sn.ID.String(), Path: dir})
@@ -223,7 +231,7 @@ func (w *walker) tree(ctx context.Context, id crypto.ID, dir string) error {
 	}
 	for _, n := range t.Nodes {
 		if n.Type == tree.TypeDir && n.Subtree != nil && !w.seenTree[*n.Subtree] {
-			w.ahead.start(ctx, *n.Subtree)
+			w.ahead.Start(ctx, *n.Subtree, true)
 		}
 	}
 	for _, n := range t.Nodes {
